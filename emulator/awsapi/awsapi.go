@@ -1,0 +1,74 @@
+// Package awsapi holds what every emulated service shares: the environment a
+// service is built with, the Service interface the edge routes to, and the
+// writers for AWS's wire shapes (JSON, REST-JSON, REST-XML and query
+// protocol responses and errors).
+package awsapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/scones/scones/emulator/store"
+)
+
+// Service is one emulated AWS service behind the edge.
+type Service interface {
+	// Name is the SigV4 signing name the edge routes on: "s3", "sts",
+	// "iam", "lambda", "states", "sagemaker".
+	Name() string
+	http.Handler
+}
+
+// Closer is implemented by services that hold resources (processes,
+// goroutines, buffered writes) that must be released on shutdown.
+type Closer interface {
+	Close(ctx context.Context) error
+}
+
+// Env is what a service is built with.
+type Env struct {
+	Region    string
+	AccountID string
+	// Store holds all state. A service names its tables "<service>/<what>".
+	Store  store.Store
+	Logger *slog.Logger
+	// BaseURL returns the emulator's own URL (http://127.0.0.1:PORT), for
+	// processes the emulator starts (Lambda functions, containers) that
+	// must call back into it. It is valid once the server listens.
+	BaseURL func() string
+	// TimeScale multiplies every wait the emulator itself performs (Step
+	// Functions Wait states and retry intervals, ...): 1 is real time, 0
+	// does not wait at all.
+	TimeScale float64
+	// Now returns the current time. Tests may replace it.
+	Now func() time.Time
+}
+
+// NewRequestID returns a fresh request id in AWS's format (a UUID v4).
+func NewRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// ParseQueryForm reads a query-protocol request (IAM, STS): form-encoded
+// parameters from the body of a POST or the URL of a GET. It returns the
+// Action and all parameters.
+func ParseQueryForm(r *http.Request) (string, url.Values, error) {
+	if err := r.ParseForm(); err != nil {
+		return "", nil, &Error{Status: http.StatusBadRequest, Code: "MalformedQueryString", Message: "cannot parse form body: " + err.Error()}
+	}
+	action := r.Form.Get("Action")
+	if action == "" {
+		return "", nil, &Error{Status: http.StatusBadRequest, Code: "MissingAction", Message: "the request must contain the parameter Action"}
+	}
+	return action, r.Form, nil
+}

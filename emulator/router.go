@@ -1,0 +1,127 @@
+package emulator
+
+import (
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/scones/scones/emulator/awsapi"
+)
+
+// HealthPath answers 200 with each service's state once the edge serves.
+const HealthPath = "/_scones/health"
+
+// Health is the body of GET /_scones/health.
+type Health struct {
+	Status   string            `json:"status"`
+	Region   string            `json:"region"`
+	Account  string            `json:"account"`
+	Services map[string]string `json:"services"`
+}
+
+func (s *Server) router() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == HealthPath && r.Header.Get("Authorization") == "" {
+			s.health(w, r)
+			return
+		}
+		name := SigningService(r)
+		signed := name != ""
+		if !signed {
+			name = "s3"
+		}
+		svc := s.services[name]
+		if svc == nil {
+			writeRoutingError(w, r, &awsapi.Error{Status: http.StatusBadRequest, Code: "UnknownService",
+				Message: "scones emulator does not serve the AWS service \"" + name + "\"; it serves " + s.serviceNames()})
+			return
+		}
+		if s.opts.VerifySignatures {
+			if err := verifySignature(r, s.opts.Credentials, s.env.Now()); err != nil {
+				writeRoutingError(w, r, err)
+				return
+			}
+		}
+		svc.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) serviceNames() string {
+	names := make([]string, len(s.order))
+	for i, svc := range s.order {
+		names[i] = svc.Name()
+	}
+	return strings.Join(names, ", ")
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	ready := s.ready
+	s.mu.Unlock()
+	h := Health{Status: "running", Region: s.opts.Region, Account: s.opts.AccountID, Services: map[string]string{}}
+	state := "running"
+	if !ready {
+		state, h.Status = "stopped", "stopped"
+	}
+	for _, svc := range s.order {
+		h.Services[svc.Name()] = state
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(h)
+}
+
+// SigningService returns the service name of a request's SigV4 credential
+// scope, from the Authorization header or, for presigned URLs, the
+// X-Amz-Credential query parameter. It returns "" for unsigned requests.
+func SigningService(r *http.Request) string {
+	if scope := credentialScope(r); len(scope) == 5 {
+		return scope[3]
+	}
+	return ""
+}
+
+// credentialScope splits "AKID/20240101/us-east-1/s3/aws4_request".
+func credentialScope(r *http.Request) []string {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		_, rest, ok := strings.Cut(auth, "Credential=")
+		if !ok {
+			return nil
+		}
+		cred, _, _ := strings.Cut(rest, ",")
+		return strings.Split(strings.TrimSpace(cred), "/")
+	}
+	if cred := r.URL.Query().Get("X-Amz-Credential"); cred != "" {
+		return strings.Split(cred, "/")
+	}
+	return nil
+}
+
+// writeRoutingError answers in the protocol the request was spoken in, so
+// the client can decode the error: awsJson when it sent X-Amz-Target, the
+// query protocol for form bodies, REST-XML otherwise.
+func writeRoutingError(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := err.(*awsapi.Error)
+	if !ok {
+		e = &awsapi.Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error(), Fault: true}
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case r.Header.Get("X-Amz-Target") != "":
+		if ct == "" {
+			ct = "application/x-amz-json-1.1"
+		}
+		awsapi.WriteJSONError(w, ct, e)
+	case ct == "application/x-www-form-urlencoded":
+		awsapi.WriteQueryError(w, "", e)
+	case strings.HasPrefix(r.URL.Path, "/2015-03-31/") || strings.HasPrefix(r.URL.Path, "/endpoints/"):
+		awsapi.WriteRESTJSONError(w, e)
+	default:
+		awsapi.WriteXMLError(w, r, e)
+	}
+}
