@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/urfave/cli/v2"
+)
+
+func startupCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "startup",
+		Usage: "time from process start to the first successful ListBuckets, and idle RSS, of `scones emulator` and moto",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "runs", Value: 10, Usage: "process starts to measure"},
+		},
+		Action: func(c *cli.Context) error {
+			dir, err := os.MkdirTemp("", "scones-bench")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			bin := filepath.Join(dir, "scones")
+			build := exec.Command("go", "build", "-o", bin, "./cmd/scones")
+			build.Stderr = os.Stderr
+			if err := build.Run(); err != nil {
+				return fmt.Errorf("building scones: %w", err)
+			}
+			fmt.Println("| target | runs | ready p50 | ready max | idle RSS |")
+			fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+			row := func(name string, start func(port int) *exec.Cmd) error {
+				var ready []time.Duration
+				var rss int
+				for i := 0; i < c.Int("runs"); i++ {
+					d, r, err := measureStartup(c.Context, start)
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					ready = append(ready, d)
+					rss = r
+				}
+				res := result{latencies: ready}
+				sortDurations(res.latencies)
+				fmt.Printf("| %s | %d | %s | %s | %.1f MiB |\n", name, len(ready), fmtDur(res.percentile(0.5)), fmtDur(res.latencies[len(ready)-1]), float64(rss)/1024)
+				return nil
+			}
+			if err := row("scones emulator", func(port int) *exec.Cmd {
+				return exec.Command(bin, "emulator", "--addr", "127.0.0.1:"+strconv.Itoa(port))
+			}); err != nil {
+				return err
+			}
+			if !c.Bool("no-moto") {
+				if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
+					fmt.Println("| moto server | skipped: moto not installed | | | |")
+					return nil
+				}
+				return row("moto server", func(port int) *exec.Cmd {
+					return exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+				})
+			}
+			return nil
+		},
+	}
+}
+
+// measureStartup starts a server, polls ListBuckets until it succeeds, and
+// reads the process's resident memory one second later (idle).
+func measureStartup(ctx context.Context, start func(port int) *exec.Cmd) (time.Duration, int, error) {
+	port, err := freePort()
+	if err != nil {
+		return 0, 0, err
+	}
+	cmd := start(port)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	client := s3Client(fmt.Sprintf("http://127.0.0.1:%d", port))
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for {
+		if time.Since(t0) > 30*time.Second {
+			return 0, 0, fmt.Errorf("not ready after 30 s")
+		}
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := client.ListBuckets(cctx, &s3.ListBucketsInput{}, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	ready := time.Since(t0)
+	time.Sleep(time.Second)
+	return ready, rssKiB(cmd.Process.Pid), nil
+}
+
+func rssKiB(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+func sortDurations(d []time.Duration) {
+	for i := 1; i < len(d); i++ {
+		for j := i; j > 0 && d[j] < d[j-1]; j-- {
+			d[j], d[j-1] = d[j-1], d[j]
+		}
+	}
+}
