@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scones/scones/emulator/awsapi"
+	"github.com/scones/scones/emulator/faults"
 )
 
 // HealthPath answers 200 with each service's state once the edge serves.
@@ -22,9 +23,15 @@ type Health struct {
 
 func (s *Server) router() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == HealthPath && r.Header.Get("Authorization") == "" {
-			s.health(w, r)
-			return
+		if r.Header.Get("Authorization") == "" {
+			switch r.URL.Path {
+			case HealthPath:
+				s.health(w, r)
+				return
+			case FaultsPath:
+				s.serveFaults(w, r)
+				return
+			}
 		}
 		name := SigningService(r)
 		signed := name != ""
@@ -43,8 +50,62 @@ func (s *Server) router() http.Handler {
 				return
 			}
 		}
+		if err := s.faults.Check(r.Context(), name, operationOf(svc, r)); err != nil {
+			writeRoutingError(w, r, err)
+			return
+		}
 		svc.ServeHTTP(w, r)
 	})
+}
+
+// operationOf names the operation of a request: the X-Amz-Target suffix
+// (JSON protocols), the Action parameter (query protocol), or what a REST
+// service says.
+func operationOf(svc awsapi.Service, r *http.Request) string {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		if i := strings.LastIndexByte(t, '.'); i >= 0 {
+			return t[i+1:]
+		}
+		return t
+	}
+	if n, ok := svc.(awsapi.OperationNamer); ok {
+		return n.Operation(r)
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" || r.URL.Query().Get("Action") != "" {
+		if err := r.ParseForm(); err == nil {
+			return r.Form.Get("Action")
+		}
+	}
+	return ""
+}
+
+// FaultsPath shows (GET), replaces (PUT or POST, a JSON list of
+// faults.Rule) and clears (DELETE) the injected faults.
+const FaultsPath = "/_scones/faults"
+
+func (s *Server) serveFaults(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPut, http.MethodPost:
+		var rules []faults.Rule
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rules); err != nil {
+			http.Error(w, "fault rules: want a JSON list of {service, operation, rate, code, status, message, latency}: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := s.faults.Set(rules); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	case http.MethodDelete:
+		s.faults.Set(nil)
+	default:
+		http.Error(w, "use GET, PUT or DELETE", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"rules": s.faults.Rules(), "injected": s.faults.Injected()})
 }
 
 func (s *Server) serviceNames() string {

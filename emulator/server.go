@@ -22,8 +22,12 @@ import (
 	"time"
 
 	"github.com/scones/scones/emulator/awsapi"
+	"github.com/scones/scones/emulator/faults"
 	"github.com/scones/scones/emulator/iam"
+	"github.com/scones/scones/emulator/lambda"
 	"github.com/scones/scones/emulator/s3"
+	"github.com/scones/scones/emulator/sagemaker"
+	"github.com/scones/scones/emulator/sfn"
 	"github.com/scones/scones/emulator/store"
 	"github.com/scones/scones/emulator/sts"
 )
@@ -58,6 +62,10 @@ type Options struct {
 	TimeScale float64
 	// Logger receives the emulator's log; nil discards it.
 	Logger *slog.Logger
+	// Faults are injected from the start; they can be changed at run time
+	// through PUT /_scones/faults. FaultSeed makes the coin flips repeatable.
+	Faults    []faults.Rule
+	FaultSeed uint64
 }
 
 // Server is a running emulator.
@@ -68,7 +76,13 @@ type Server struct {
 	services map[string]awsapi.Service
 	order    []awsapi.Service
 	S3       *s3.Service
-	handler  http.Handler
+	// SageMaker is SageMaker and SageMaker Runtime.
+	SageMaker *sagemaker.Service
+	Lambda    *lambda.Service
+	// StepFunctions runs state machines on the asl engine.
+	StepFunctions *sfn.Service
+	handler       http.Handler
+	faults        *faults.Injector
 
 	mu       sync.Mutex
 	http     *http.Server
@@ -111,7 +125,12 @@ func New(opts Options) (*Server, error) {
 	} else {
 		st = store.NewMemory()
 	}
-	s := &Server{opts: opts, store: st, services: map[string]awsapi.Service{}}
+	injector := faults.New(opts.FaultSeed)
+	if err := injector.Set(opts.Faults); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	s := &Server{opts: opts, store: st, services: map[string]awsapi.Service{}, faults: injector}
 	s.env = awsapi.Env{
 		Region:    opts.Region,
 		AccountID: opts.AccountID,
@@ -120,6 +139,7 @@ func New(opts Options) (*Server, error) {
 		BaseURL:   s.URL,
 		TimeScale: opts.TimeScale,
 		Now:       time.Now,
+		Faults:    injector,
 	}
 	if err := s.newServices(); err != nil {
 		st.Close()
@@ -136,6 +156,18 @@ func (s *Server) newServices() error {
 		return fmt.Errorf("emulator: s3: %w", err)
 	}
 	s.add(s.S3)
+	if s.SageMaker, err = sagemaker.New(s.env, s.S3); err != nil {
+		return fmt.Errorf("emulator: sagemaker: %w", err)
+	}
+	s.add(s.SageMaker)
+	if s.Lambda, err = lambda.New(s.env, s.S3); err != nil {
+		return fmt.Errorf("emulator: lambda: %w", err)
+	}
+	s.add(s.Lambda)
+	if s.StepFunctions, err = sfn.New(s.env, sfn.Deps{Lambda: lambdaInvoker{s.Lambda}, Service: s.serviceHandler, S3: itemStore{s.S3}}); err != nil {
+		return fmt.Errorf("emulator: stepfunctions: %w", err)
+	}
+	s.add(s.StepFunctions)
 	s.add(sts.New(s.env))
 	s.add(iam.New(s.env))
 	return nil
@@ -196,6 +228,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Env is the environment the services were built with.
 func (s *Server) Env() awsapi.Env { return s.env }
+
+// Faults is the fault injector of every service.
+func (s *Server) Faults() *faults.Injector { return s.faults }
 
 // Service returns the service with the given signing name, or nil.
 func (s *Server) Service(name string) awsapi.Service { return s.services[name] }

@@ -298,3 +298,41 @@ func spawn(t *testing.T, dir string) (string, *exec.Cmd) {
 	}
 	return "", nil
 }
+
+func TestFaultInjection(t *testing.T) {
+	srv := start(t, emulator.Options{})
+	ctx := context.Background()
+	put := func(body string) int {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL()+emulator.FaultsPath, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := put(`[{"service":"iam","operation":"ListRoles","rate":1,"code":"Throttling","status":400}]`); code != 200 {
+		t.Fatalf("PUT faults: %d", code)
+	}
+	c := iamClient(srv.URL(), "test", "test")
+	_, err := c.ListRoles(ctx, &iam.ListRolesInput{})
+	wantCode(t, err, "Throttling")
+	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("x")}); err == nil || strings.Contains(err.Error(), "Throttling") {
+		t.Fatalf("fault hit another operation: %v", err)
+	}
+	if code := put(`[{"service":"iam","rate":7}]`); code != 400 {
+		t.Errorf("bad rule accepted: %d", code)
+	}
+	if code := put(`[{"service":"iam","bogus":1}]`); code != 400 {
+		t.Errorf("unknown field accepted: %d", code)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL()+emulator.FaultsPath, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := c.ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Fatalf("after clearing faults: %v", err)
+	}
+}

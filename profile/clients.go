@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Clients are the SDK clients the pipeline uses. They are built only here.
@@ -83,6 +85,9 @@ func (p *Profile) Clients(ctx context.Context) (*Clients, error) {
 		o.BaseEndpoint = ep(StepFunctions)
 		if local {
 			o.HTTPClient = httpClient
+			// StartSyncExecution prefixes the host with "sync-", which an
+			// IP address or localhost endpoint cannot take.
+			o.APIOptions = append(o.APIOptions, DisableHostPrefix)
 		}
 	})
 	c.SageMaker = sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) {
@@ -119,4 +124,14 @@ func (c *Clients) Account(ctx context.Context) (account, arn string, err error) 
 		return "", "", fmt.Errorf("sts GetCallerIdentity: %w", err)
 	}
 	return aws.ToString(out.Account), aws.ToString(out.Arn), nil
+}
+
+// DisableHostPrefix keeps an SDK client from prefixing the endpoint's host
+// (Step Functions' StartSyncExecution goes to sync-<host>), for endpoints
+// such as http://127.0.0.1:4566 where a prefixed name does not resolve.
+func DisableHostPrefix(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("sconesDisableHostPrefix",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+		}), middleware.Before)
 }

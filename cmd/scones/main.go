@@ -41,12 +41,19 @@ func newApp() *cli.App {
 		Usage:                "run the Scones Unlimited ML workflow locally, against LocalStack, or on AWS",
 		Version:              version,
 		EnableBashCompletion: true,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error", EnvVars: []string{"SCONES_LOG_LEVEL"}},
-		},
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log level: debug, info, warn, error", EnvVars: []string{"SCONES_LOG_LEVEL"}},
+		}, profileFlags()...),
 		Commands: []*cli.Command{
 			demoCommand(),
+			stageCommand(),
+			trainCommand(),
+			deployCommand(),
+			runCommand(),
+			monitorCommand(),
+			destroyCommand(),
 			emulatorCommand(),
+			packageCommand(),
 			versionCommand(),
 		},
 	}

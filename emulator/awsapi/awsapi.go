@@ -47,6 +47,23 @@ type Env struct {
 	TimeScale float64
 	// Now returns the current time. Tests may replace it.
 	Now func() time.Time
+	// Faults decides injected failures and latency. Services consult it
+	// for calls that do not come through the edge (one service calling
+	// another in-process); the edge consults it for every request. It is
+	// never nil in an Env built by the emulator.
+	Faults FaultChecker
+}
+
+// FaultChecker applies injected faults to a call of a service's operation:
+// it waits any injected latency and returns the error to fail with, or nil.
+type FaultChecker interface {
+	Check(ctx context.Context, service, operation string) *Error
+}
+
+// OperationNamer is implemented by REST services so that fault rules and
+// logs can name the operation of a request.
+type OperationNamer interface {
+	Operation(r *http.Request) string
 }
 
 // NewRequestID returns a fresh request id in AWS's format (a UUID v4).

@@ -23,6 +23,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// ErrorCode is AWS's error code, as smithy.APIError names it.
+func (e *Error) ErrorCode() string { return e.Code }
+
 // Errorf builds an *Error with a formatted message.
 func Errorf(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}

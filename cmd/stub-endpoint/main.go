@@ -1,0 +1,306 @@
+// Command stub-endpoint is a SageMaker endpoint for one model, for
+// backends that have S3 but no SageMaker (the localstack profile). It
+// serves SageMaker Runtime's InvokeEndpoint
+//
+//	POST /endpoints/{name}/invocations
+//
+// and the SageMaker container contract paths (GET /ping, POST
+// /invocations), forwarding each invocation to the model's serving
+// container, which it starts itself as a local process (the classifier by
+// default: the built-in image-classification image maps to it), or to an
+// already running container given by --model-url. Sampled invocations are
+// written as SageMaker data-capture files to S3 through an aws-sdk-go-v2 S3
+// client (BaseEndpoint --s3-endpoint, path-style), with the same writer the
+// emulator uses.
+//
+// Its image is built FROM scratch from this binary and the classifier's
+// (see Dockerfile). Configuration is by flags or the environment variables
+// named in each flag's help; credentials come from the usual AWS_*
+// variables. SIGTERM stops it after writing every buffered capture record.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/scones/scones/emulator/sagemaker/capture"
+	"github.com/scones/scones/emulator/sagemaker/serving"
+	"github.com/scones/scones/smcontainer"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], log); err != nil {
+		log.Error("stub-endpoint failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+// options are the stub's settings.
+type options struct {
+	addr, endpoint, variant       string
+	image, modelDataURL, modelDir string
+	modelURL, root                string
+	s3Endpoint, region, account   string
+	captureConfig                 string
+	captureDest, captureModes     string
+	captureJSON, captureCSV       string
+	captureSampling               int
+	flushInterval, startupTimeout time.Duration
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func parse(args []string) (*options, error) {
+	var o options
+	fs := flag.NewFlagSet("stub-endpoint", flag.ContinueOnError)
+	region := env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
+	fs.StringVar(&o.addr, "addr", env("STUB_ADDR", "0.0.0.0:8080"), "listen address ($STUB_ADDR)")
+	fs.StringVar(&o.endpoint, "endpoint-name", env("STUB_ENDPOINT_NAME", ""), "endpoint name served ($STUB_ENDPOINT_NAME, required)")
+	fs.StringVar(&o.variant, "variant", env("STUB_VARIANT", "AllTraffic"), "production variant name ($STUB_VARIANT)")
+	fs.StringVar(&o.image, "image", env("STUB_IMAGE", smcontainer.ImageClassificationURI(region)), "model image URI, mapped to a local program ($STUB_IMAGE)")
+	fs.StringVar(&o.modelDataURL, "model-data-url", env("STUB_MODEL_DATA_URL", ""), "s3:// URL of model.tar.gz ($STUB_MODEL_DATA_URL)")
+	fs.StringVar(&o.modelDir, "model-dir", env("STUB_MODEL_DIR", ""), "local model directory instead of --model-data-url ($STUB_MODEL_DIR)")
+	fs.StringVar(&o.modelURL, "model-url", env("STUB_MODEL_URL", ""), "forward to this running model container instead of starting one ($STUB_MODEL_URL)")
+	fs.StringVar(&o.root, "ml-root", env("STUB_ML_ROOT", ""), "ML root of the model container (default a new temp dir) ($STUB_ML_ROOT)")
+	fs.StringVar(&o.s3Endpoint, "s3-endpoint", env("AWS_ENDPOINT_URL_S3", env("AWS_ENDPOINT_URL", "")), "S3 endpoint URL ($AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL)")
+	fs.StringVar(&o.region, "region", region, "AWS region ($AWS_REGION)")
+	fs.StringVar(&o.account, "account-id", env("STUB_ACCOUNT_ID", "000000000000"), "account id in error messages ($STUB_ACCOUNT_ID)")
+	fs.StringVar(&o.captureConfig, "data-capture-config", env("STUB_DATA_CAPTURE_CONFIG", ""), "DataCaptureConfig as SageMaker's JSON ($STUB_DATA_CAPTURE_CONFIG); overrides the --capture-* flags")
+	fs.StringVar(&o.captureDest, "capture-destination", env("STUB_CAPTURE_DESTINATION", ""), "s3:// capture destination; empty disables capture ($STUB_CAPTURE_DESTINATION)")
+	fs.IntVar(&o.captureSampling, "capture-sampling", envInt("STUB_CAPTURE_SAMPLING", 100), "capture sampling percentage ($STUB_CAPTURE_SAMPLING)")
+	fs.StringVar(&o.captureModes, "capture-modes", env("STUB_CAPTURE_MODES", "Input,Output"), "capture options ($STUB_CAPTURE_MODES)")
+	fs.StringVar(&o.captureJSON, "capture-json-content-types", env("STUB_CAPTURE_JSON_CONTENT_TYPES", "application/json"), "content types captured as JSON ($STUB_CAPTURE_JSON_CONTENT_TYPES)")
+	fs.StringVar(&o.captureCSV, "capture-csv-content-types", env("STUB_CAPTURE_CSV_CONTENT_TYPES", "text/csv"), "content types captured as CSV ($STUB_CAPTURE_CSV_CONTENT_TYPES)")
+	fs.DurationVar(&o.flushInterval, "capture-flush-interval", envDuration("STUB_CAPTURE_FLUSH_INTERVAL", capture.DefaultFlushInterval), "how often capture files are written ($STUB_CAPTURE_FLUSH_INTERVAL)")
+	fs.DurationVar(&o.startupTimeout, "startup-timeout", envDuration("STUB_STARTUP_TIMEOUT", 2*time.Minute), "how long the model container may take to answer /ping")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if o.endpoint == "" {
+		return nil, errors.New("--endpoint-name (or STUB_ENDPOINT_NAME) is required")
+	}
+	if o.modelURL == "" && o.modelDataURL == "" && o.modelDir == "" {
+		return nil, errors.New("one of --model-data-url, --model-dir or --model-url is required")
+	}
+	return &o, nil
+}
+
+// captureConfig builds the DataCaptureConfig from the flags, or nil.
+func (o *options) dataCapture() (*capture.DataCaptureConfig, error) {
+	if o.captureConfig != "" {
+		var c capture.DataCaptureConfig
+		if err := json.Unmarshal([]byte(o.captureConfig), &c); err != nil {
+			return nil, fmt.Errorf("--data-capture-config: %w", err)
+		}
+		return &c, nil
+	}
+	if o.captureDest == "" {
+		return nil, nil
+	}
+	c := &capture.DataCaptureConfig{InitialSamplingPercentage: &o.captureSampling, DestinationS3Uri: o.captureDest,
+		CaptureContentTypeHeader: &capture.CaptureContentTypeHeader{CsvContentTypes: split(o.captureCSV), JsonContentTypes: split(o.captureJSON)}}
+	for _, m := range split(o.captureModes) {
+		c.CaptureOptions = append(c.CaptureOptions, capture.CaptureOption{CaptureMode: m})
+	}
+	return c, nil
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func run(ctx context.Context, args []string, log *slog.Logger) error {
+	o, err := parse(args)
+	if err != nil {
+		return err
+	}
+	log = log.With("endpoint", o.endpoint)
+	dc, err := o.dataCapture()
+	if err != nil {
+		return err
+	}
+	var s3c *s3.Client
+	if dc.Enabled() || o.modelDataURL != "" {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(o.region))
+		if err != nil {
+			return fmt.Errorf("aws config: %w", err)
+		}
+		s3c = s3.NewFromConfig(cfg, func(so *s3.Options) {
+			if o.s3Endpoint != "" {
+				so.BaseEndpoint = aws.String(o.s3Endpoint)
+			}
+			so.UsePathStyle = true
+		})
+	}
+
+	variant := &serving.Variant{Name: o.variant, Weight: 1, URL: strings.TrimSuffix(o.modelURL, "/")}
+	var inst *smcontainer.Instance
+	if o.modelURL == "" {
+		inst, err = startModel(ctx, o, s3c, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			inst.Stop(sctx)
+		}()
+		variant.URL = inst.URL
+	}
+	var writer *capture.Writer
+	if dc.Enabled() {
+		cc, err := capture.ConfigFrom(dc)
+		if err != nil {
+			return fmt.Errorf("data capture: %w", err)
+		}
+		writer, err = capture.NewWriter(cc, capture.NewS3Putter(s3c), capture.Options{Endpoint: o.endpoint, Variant: o.variant,
+			FlushInterval: o.flushInterval, Logger: log})
+		if err != nil {
+			return err
+		}
+		variant.Capture = writer
+		log.Info("data capture on", "destination", dc.DestinationS3Uri, "flush", o.flushInterval)
+	}
+	ep := &serving.Endpoint{Name: o.endpoint, Variants: []*serving.Variant{variant}}
+	proxy := serving.NewProxy(o.account, o.region)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /endpoints/{name}/invocations", func(w http.ResponseWriter, r *http.Request) {
+		if name := r.PathValue("name"); name != o.endpoint {
+			serving.WriteError(w, serving.EndpointNotFound(name, o.account))
+			return
+		}
+		proxy.Invoke(w, r, ep)
+	})
+	mux.HandleFunc("POST /invocations", func(w http.ResponseWriter, r *http.Request) { proxy.Invoke(w, r, ep) })
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(variant.URL + "/ping")
+		if err != nil {
+			http.Error(w, "model container unreachable: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+	})
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("stub endpoint listening", "addr", ln.Addr().String(), "model", variant.URL)
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	if writer != nil {
+		if err := writer.Close(sctx); err != nil {
+			return errors.Join(serveErr, fmt.Errorf("writing capture records: %w", err))
+		}
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// startModel fetches the model and starts its serving program.
+func startModel(ctx context.Context, o *options, s3c *s3.Client, log *slog.Logger) (*smcontainer.Instance, error) {
+	root := o.root
+	if root == "" {
+		os.MkdirAll(os.TempDir(), 0o1777)
+		var err error
+		if root, err = os.MkdirTemp("", "stub-endpoint-"); err != nil {
+			return nil, err
+		}
+	}
+	modelDir := filepath.Join(root, "model")
+	if err := os.MkdirAll(modelDir, 0o755); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.modelDir != "":
+		modelDir = o.modelDir
+		root = filepath.Dir(modelDir)
+		if filepath.Base(modelDir) != "model" {
+			return nil, fmt.Errorf("--model-dir %s: the directory must be named model (it is <root>/model)", modelDir)
+		}
+	case o.modelDataURL != "":
+		bucket, key, err := capture.ParseS3URI(o.modelDataURL)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+		if err != nil {
+			return nil, fmt.Errorf("Failed to download model data from URL: %q: %w", o.modelDataURL, err)
+		}
+		data, err := io.ReadAll(out.Body)
+		out.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if err := serving.ExtractTarGz(data, modelDir); err != nil {
+			return nil, fmt.Errorf("model data %s: %w", o.modelDataURL, err)
+		}
+	}
+	ro := smcontainer.OptionsFromEnv()
+	ro.Logger = log
+	runner, err := smcontainer.New(ro)
+	if err != nil {
+		return nil, err
+	}
+	return runner.Serve(ctx, smcontainer.Spec{Name: o.endpoint + "/" + o.variant, Kind: "endpoint", Image: o.image, Root: root,
+		StartupTimeout: o.startupTimeout})
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
+	rttypes "github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/types"
+
+	"github.com/scones/scones/emulator"
+	"github.com/scones/scones/smcontainer"
+)
+
+// TestStubProcess runs the stub in-process (no Docker): it fetches a model
+// trained here from the emulator's S3 through the SDK, starts the
+// classifier as a process, serves InvokeEndpoint and writes capture files
+// that are all in S3 once it stops.
+func TestStubProcess(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "image-classifier")
+	if out, err := exec.Command("go", "build", "-o", bin, "../image-classifier").CombinedOutput(); err != nil {
+		t.Fatalf("build classifier: %v\n%s", err, out)
+	}
+	t.Setenv(smcontainer.EnvClassifierPath, bin)
+
+	// Train a tiny model with the classifier binary itself.
+	root := filepath.Join(dir, "train")
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, ch := range []string{"train", "validation"} {
+		os.MkdirAll(filepath.Join(root, "input/data", ch), 0o755)
+		os.MkdirAll(filepath.Join(root, "input/data", ch+"_lst"), 0o755)
+		var lst strings.Builder
+		for i := range 8 {
+			os.WriteFile(filepath.Join(root, "input/data", ch, fmt.Sprintf("%d.png", i)), pngOf(i%2, rng), 0o644)
+			fmt.Fprintf(&lst, "%d\t%d\t%d.png\n", i, i%2, i)
+		}
+		os.WriteFile(filepath.Join(root, "input/data", ch+"_lst", ch+".lst"), []byte(lst.String()), 0o644)
+	}
+	os.MkdirAll(filepath.Join(root, "input/config"), 0o755)
+	os.WriteFile(filepath.Join(root, "input/config/hyperparameters.json"),
+		[]byte(`{"num_classes":"2","num_training_samples":"8","epochs":"1","mini_batch_size":"4"}`), 0o644)
+	train := exec.Command(bin, "train", "--ml-root", root)
+	if out, err := train.CombinedOutput(); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+
+	srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	url := srv.URL()
+	srv.S3.CreateBucket(ctx, "stubproc")
+	model, err := tarDir(filepath.Join(root, "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.S3.PutObject(ctx, "stubproc", "model/model.tar.gz", model, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	port := freePort(t)
+	runCtx, stop := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(runCtx, []string{"--addr", "127.0.0.1:" + strconv.Itoa(port), "--endpoint-name", "stub",
+			"--model-data-url", "s3://stubproc/model/model.tar.gz", "--s3-endpoint", url, "--region", "us-east-1",
+			"--capture-destination", "s3://stubproc/capture", "--capture-flush-interval", "1h"},
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitHTTP(t, base+"/ping", time.Minute)
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	rt := sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = &base })
+	const n = 5
+	for range n {
+		if _, err := rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("stub"),
+			ContentType: aws.String("image/png"), Body: pngOf(0, rng)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("stub"),
+		ContentType: aws.String("image/png"), Body: []byte("GIF89a")})
+	var me *rttypes.ModelError
+	if !errors.As(err, &me) || aws.ToInt32(me.OriginalStatusCode) != 400 {
+		t.Errorf("non-image: %v", err)
+	}
+	// The flush interval is an hour: every record must come from the
+	// final flush at shutdown.
+	stop()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = &url; o.UsePathStyle = true })
+	list, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("stubproc"), Prefix: aws.String("capture/stub/AllTraffic/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for _, o := range list.Contents {
+		data, _, err := srv.S3.GetObject(ctx, "stubproc", *o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines += bytes.Count(data, []byte("\n"))
+	}
+	if lines != n {
+		t.Errorf("%d capture records after shutdown, want %d", lines, n)
+	}
+}
+
+func tarDir(dir string) ([]byte, error) {
+	var buf bytes.Buffer
+	cmd := exec.Command("tar", "-czf", "-", "-C", dir, ".")
+	cmd.Stdout = &buf
+	if err := cmd.Run(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func TestParseFlags(t *testing.T) {
+	if _, err := parse([]string{"--model-dir", "/x/model"}); err == nil || !strings.Contains(err.Error(), "endpoint-name") {
+		t.Errorf("missing endpoint name: %v", err)
+	}
+	if _, err := parse([]string{"--endpoint-name", "e"}); err == nil || !strings.Contains(err.Error(), "model") {
+		t.Errorf("missing model: %v", err)
+	}
+	o, err := parse([]string{"--endpoint-name", "e", "--model-url", "http://m", "--capture-destination", "s3://b/p", "--capture-modes", "Input"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := o.dataCapture()
+	if err != nil || dc.DestinationS3Uri != "s3://b/p" || len(dc.CaptureOptions) != 1 || dc.Validate() != nil {
+		t.Errorf("capture config %+v %v", dc, err)
+	}
+	o.captureConfig = `{"InitialSamplingPercentage": 50, "DestinationS3Uri": "s3://c/d", "CaptureOptions": [{"CaptureMode": "Output"}]}`
+	if dc, err := o.dataCapture(); err != nil || *dc.InitialSamplingPercentage != 50 {
+		t.Errorf("json capture config %+v %v", dc, err)
+	}
+}

@@ -1,0 +1,147 @@
+package s3
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"hash"
+	"hash/crc32"
+	"hash/crc64"
+	"net/http"
+	"strings"
+
+	"github.com/scones/scones/emulator/awsapi"
+)
+
+// checksumAlgorithms lists the checksum algorithms S3 accepts, in the
+// spelling of x-amz-checksum-algorithm and of the response elements
+// (ChecksumCRC32 ...).
+func checksumAlgorithms() [5]string {
+	return [5]string{"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"}
+}
+
+// crc64NVME is the reflected NVMe polynomial, as crc64.MakeTable wants it.
+const crc64NVME = 0x9a6c9329ac4bc9b5
+
+// hashes holds the immutable tables the checksum algorithms need; it is
+// built once per Service.
+type hashes struct {
+	castagnoli *crc32.Table
+	nvme       *[8]crc64.Table // slicing-by-8 tables for CRC64NVME
+}
+
+func newHashes() *hashes {
+	// hash/crc64 only keeps slicing-by-8 tables for ISO and ECMA and
+	// rebuilds them on every large Write for other polynomials, so the
+	// NVMe ones are built here once.
+	var t [8]crc64.Table
+	t[0] = *crc64.MakeTable(crc64NVME)
+	for i := range 256 {
+		crc := t[0][i]
+		for j := 1; j < 8; j++ {
+			crc = t[0][crc&0xff] ^ (crc >> 8)
+			t[j][i] = crc
+		}
+	}
+	return &hashes{castagnoli: crc32.MakeTable(crc32.Castagnoli), nvme: &t}
+}
+
+// crc64NVMEHash is CRC64NVME with precomputed slicing-by-8 tables.
+type crc64NVMEHash struct {
+	t   *[8]crc64.Table
+	crc uint64
+}
+
+func (h *crc64NVMEHash) Write(p []byte) (int, error) {
+	n := len(p)
+	t := h.t
+	crc := ^h.crc
+	for len(p) >= 8 {
+		crc ^= binary.LittleEndian.Uint64(p)
+		crc = t[7][crc&0xff] ^ t[6][(crc>>8)&0xff] ^ t[5][(crc>>16)&0xff] ^ t[4][(crc>>24)&0xff] ^
+			t[3][(crc>>32)&0xff] ^ t[2][(crc>>40)&0xff] ^ t[1][(crc>>48)&0xff] ^ t[0][crc>>56]
+		p = p[8:]
+	}
+	for _, v := range p {
+		crc = t[0][byte(crc)^v] ^ (crc >> 8)
+	}
+	h.crc = ^crc
+	return n, nil
+}
+
+func (h *crc64NVMEHash) Sum(b []byte) []byte { return binary.BigEndian.AppendUint64(b, h.crc) }
+func (h *crc64NVMEHash) Reset()              { h.crc = 0 }
+func (h *crc64NVMEHash) Size() int           { return 8 }
+func (h *crc64NVMEHash) BlockSize() int      { return 1 }
+
+func (h *hashes) new(algo string) hash.Hash {
+	switch algo {
+	case "CRC32":
+		return crc32.NewIEEE()
+	case "CRC32C":
+		return crc32.New(h.castagnoli)
+	case "CRC64NVME":
+		return &crc64NVMEHash{t: h.nvme}
+	case "SHA1":
+		return sha1.New()
+	case "SHA256":
+		return sha256.New()
+	}
+	return nil
+}
+
+// normAlgorithm maps "crc32", "Crc32c", "sha256" ... to the canonical name,
+// or "" when the algorithm is unknown.
+func normAlgorithm(s string) string {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	for _, a := range checksumAlgorithms() {
+		if u == a {
+			return a
+		}
+	}
+	return ""
+}
+
+// checksumHeader is the request and response header for an algorithm.
+func checksumHeader(algo string) string { return "x-amz-checksum-" + strings.ToLower(algo) }
+
+func checksumLen(algo string) int {
+	switch algo {
+	case "CRC32", "CRC32C":
+		return 4
+	case "CRC64NVME":
+		return 8
+	case "SHA1":
+		return 20
+	case "SHA256":
+		return 32
+	}
+	return 0
+}
+
+// validChecksumValue reports whether v is base64 of the right length.
+func validChecksumValue(algo, v string) bool {
+	b, err := base64.StdEncoding.DecodeString(v)
+	return err == nil && len(b) == checksumLen(algo)
+}
+
+func badDigest(algo string) *awsapi.Error {
+	return awsapi.Errorf(http.StatusBadRequest, "BadDigest", "The %s you specified did not match the calculated checksum.", algo)
+}
+
+func invalidChecksumValue(algo string) *awsapi.Error {
+	return awsapi.Errorf(http.StatusBadRequest, "InvalidRequest", "Value for %s header is invalid.", checksumHeader(algo))
+}
+
+// contentMD5 parses a Content-MD5 header into raw bytes.
+func contentMD5(v string) ([]byte, *awsapi.Error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+	if err != nil || len(b) != md5.Size {
+		return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+	}
+	return b, nil
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -1,0 +1,234 @@
+package s3
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// Tables. Every byte of S3 state lives in these, so the store's backend
+// (memory or bbolt under --data-dir) decides durability.
+const (
+	tBuckets = "s3/buckets" // bucket name -> record (created, region, tags)
+	tObjects = "s3/objects" // bucket + "/" + key -> record
+	tData    = "s3/data"    // data id + "/" + chunk index (8 hex) -> bytes
+	tUploads = "s3/uploads" // bucket + "/" + key + "\x00" + upload id -> record
+	tParts   = "s3/parts"   // upload id + "/" + part number (5 digits) -> record
+	tStaging = "s3/staging" // data id -> "" while a large body is being written
+)
+
+// chunkSize is the unit object data is stored and read in: a GET copies at
+// most one chunk out of a transaction at a time, and a PUT of up to one
+// chunk is a single transaction.
+const chunkSize = 1 << 20
+
+// segment is one run of object data: the whole body of a single-part
+// object, or one part of a multipart object.
+type segment struct {
+	ID       string // data id; chunks live under tData ID/00000000...
+	Size     int64
+	MD5      string // hex, for parts
+	Checksum string // base64 checksum of this segment in the record's algorithm
+}
+
+// record is the one encoding used for objects, buckets, uploads and parts:
+// each uses the fields it needs.
+type record struct {
+	Size               int64
+	ETag               string // unquoted
+	Modified           int64  // unix nanoseconds
+	ContentType        string
+	ContentEncoding    string
+	ContentDisposition string
+	ContentLanguage    string
+	CacheControl       string
+	Expires            string
+	Meta               [][2]string // lower-case names without x-amz-meta-
+	Tags               [][2]string
+	Checksums          [][2]string // algorithm (CRC32, ...) -> base64
+	ChecksumAlgorithm  string      // uploads and objects: the algorithm
+	ChecksumType       string      // FULL_OBJECT or COMPOSITE
+	Multipart          bool
+	Region             string // buckets
+	Segments           []segment
+}
+
+const recordVersion = 1
+
+type enc struct{ b []byte }
+
+func (e *enc) u(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) s(v string) { e.u(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *enc) i(v int64)  { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) pairs(p [][2]string) {
+	e.u(uint64(len(p)))
+	for _, kv := range p {
+		e.s(kv[0])
+		e.s(kv[1])
+	}
+}
+
+func (r *record) marshal() []byte {
+	e := enc{b: make([]byte, 0, 128)}
+	e.b = append(e.b, recordVersion)
+	e.i(r.Size)
+	e.s(r.ETag)
+	e.i(r.Modified)
+	e.s(r.ContentType)
+	e.s(r.ContentEncoding)
+	e.s(r.ContentDisposition)
+	e.s(r.ContentLanguage)
+	e.s(r.CacheControl)
+	e.s(r.Expires)
+	e.pairs(r.Meta)
+	e.pairs(r.Tags)
+	e.pairs(r.Checksums)
+	e.s(r.ChecksumAlgorithm)
+	e.s(r.ChecksumType)
+	if r.Multipart {
+		e.u(1)
+	} else {
+		e.u(0)
+	}
+	e.s(r.Region)
+	e.u(uint64(len(r.Segments)))
+	for _, sg := range r.Segments {
+		e.s(sg.ID)
+		e.i(sg.Size)
+		e.s(sg.MD5)
+		e.s(sg.Checksum)
+	}
+	return e.b
+}
+
+var errCorrupt = errors.New("s3: corrupt record in store")
+
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) u() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) i() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) s() string {
+	n := d.u()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return ""
+	}
+	v := string(d.b[:n])
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) pairs() [][2]string {
+	n := d.u()
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return nil
+	}
+	p := make([][2]string, n)
+	for i := range p {
+		p[i][0] = d.s()
+		p[i][1] = d.s()
+	}
+	return p
+}
+
+// unmarshalRecord decodes a record; the result shares nothing with b, so
+// it outlives the transaction b came from.
+func unmarshalRecord(b []byte) (*record, error) {
+	if len(b) == 0 || b[0] != recordVersion {
+		return nil, errCorrupt
+	}
+	d := dec{b: b[1:]}
+	r := &record{}
+	r.Size = d.i()
+	r.ETag = d.s()
+	r.Modified = d.i()
+	r.ContentType = d.s()
+	r.ContentEncoding = d.s()
+	r.ContentDisposition = d.s()
+	r.ContentLanguage = d.s()
+	r.CacheControl = d.s()
+	r.Expires = d.s()
+	r.Meta = d.pairs()
+	r.Tags = d.pairs()
+	r.Checksums = d.pairs()
+	r.ChecksumAlgorithm = d.s()
+	r.ChecksumType = d.s()
+	r.Multipart = d.u() == 1
+	r.Region = d.s()
+	n := d.u()
+	if n > uint64(len(d.b)) {
+		return nil, errCorrupt
+	}
+	if n > 0 {
+		r.Segments = make([]segment, n)
+		for i := range r.Segments {
+			r.Segments[i] = segment{ID: d.s(), Size: d.i(), MD5: d.s(), Checksum: d.s()}
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return r, nil
+}
+
+func (r *record) checksum(algo string) string {
+	for _, c := range r.Checksums {
+		if c[0] == algo {
+			return c[1]
+		}
+	}
+	return ""
+}
+
+func objectKey(bucket, key string) string { return bucket + "/" + key }
+
+func chunkKey(id string, idx int64) string {
+	const hexd = "0123456789abcdef"
+	b := make([]byte, 0, len(id)+9)
+	b = append(b, id...)
+	b = append(b, '/')
+	for s := 28; s >= 0; s -= 4 {
+		b = append(b, hexd[(idx>>uint(s))&0xf])
+	}
+	return string(b)
+}
+
+func chunkCount(size int64) int64 {
+	if size <= 0 {
+		return 0
+	}
+	return (size + chunkSize - 1) / chunkSize
+}
