@@ -189,7 +189,10 @@ func (e *Env) execute(ctx context.Context, arn string, x *Execution, poll time.D
 		return fmt.Errorf("StartExecution: %w", err)
 	}
 	x.Arn = aws.ToString(out.ExecutionArn)
-	wait := e.poll(poll)
+	// Start polling fast and back off: local executions end in
+	// milliseconds, AWS ones in seconds.
+	wait := time.Millisecond
+	limit := e.poll(poll)
 	for {
 		d, err := e.Clients.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: out.ExecutionArn})
 		if err != nil {
@@ -211,8 +214,8 @@ func (e *Env) execute(ctx context.Context, arn string, x *Execution, poll time.D
 			return ctx.Err()
 		case <-time.After(wait):
 		}
-		if wait < 500*time.Millisecond {
-			wait *= 2
+		if wait = 2 * wait; wait > limit {
+			wait = limit
 		}
 	}
 }

@@ -130,7 +130,7 @@ func (e *Env) poll(d time.Duration) time.Duration {
 	if e.Profile.Name == "aws" {
 		return 15 * time.Second
 	}
-	return 50 * time.Millisecond
+	return 20 * time.Millisecond
 }
 
 func (e *Env) waitTraining(ctx context.Context, name string, poll time.Duration) (*TrainResult, error) {
