@@ -185,6 +185,9 @@ func TestPipelineInProcess(t *testing.T) {
 		t.Fatalf("report = %v, %v", files, err)
 	}
 
+	t.Run("load", func(t *testing.T) { loadTest(t, ctx, env) })
+	t.Run("faults", func(t *testing.T) { faultTest(t, ctx, env, srv) })
+
 	// Destroy: nothing tagged is left.
 	if _, err := pipeline.Destroy(ctx, env, pipeline.DestroyOptions{}); err != nil {
 		t.Fatal(err)
