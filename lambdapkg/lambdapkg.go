@@ -8,10 +8,16 @@
 // bytes and the same CodeSha256 (base64 SHA-256 of the zip, as Lambda
 // reports it), which lets deploy skip unchanged functions.
 //
+// Build packages one function; BuildAll packages the three workflow
+// Lambdas (what `scones package` runs). Arch "" builds for the host, which
+// is what the embedded emulator runs; "arm64" or "x86_64" build for AWS.
+//
 // Builds are cached by content: the key hashes the Go version, target, build
-// flags, go.mod, go.sum and every non-test Go source (and embedded file
-// directory) of the package and of the module packages it imports. A repeat
-// Build of unchanged sources copies the cached zip without running go.
+// flags, go.mod, go.sum and every non-test file in the directory of the
+// package and of each module package it imports (files in their
+// subdirectories, such as //go:embed trees, are not hashed). A repeat Build of
+// unchanged sources reuses the cached zip: it runs `go env` but not the
+// compiler.
 package lambdapkg
 
 import (

@@ -343,7 +343,7 @@ func (e *Env) deployFunction(ctx context.Context, name, role, arch string, zip [
 			return "", "", fmt.Errorf("CreateFunction %s: %w", name, err)
 		}
 		if err := lambda.NewFunctionActiveV2Waiter(e.Clients.Lambda).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 5*time.Minute, func(o *lambda.FunctionActiveV2WaiterOptions) {
-			o.MinDelay, o.MaxDelay = e.poll(0), 5*time.Second
+			o.MinDelay, o.MaxDelay = e.poll(0), max(e.poll(0), 5*time.Second)
 		}); err != nil {
 			return "", "", fmt.Errorf("waiting for %s to be active: %w", name, err)
 		}
@@ -386,7 +386,7 @@ func (e *Env) deployFunction(ctx context.Context, name, role, arch string, zip [
 
 func (e *Env) waitFunctionUpdated(ctx context.Context, name string) error {
 	err := lambda.NewFunctionUpdatedV2Waiter(e.Clients.Lambda).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 5*time.Minute, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
-		o.MinDelay, o.MaxDelay = e.poll(0), 5*time.Second
+		o.MinDelay, o.MaxDelay = e.poll(0), max(e.poll(0), 5*time.Second)
 	})
 	if err != nil {
 		return fmt.Errorf("waiting for %s to update: %w", name, err)
@@ -478,6 +478,12 @@ func deployEndpoint(ctx context.Context, e *Env, o DeployOptions, res *DeployRes
 				InitialSamplingPercentage: aws.Int32(100),
 				DestinationS3Uri:          aws.String(e.s3URI(n.DataCapturePrefix)),
 				CaptureOptions:            []smtypes.CaptureOption{{CaptureMode: smtypes.CaptureModeInput}, {CaptureMode: smtypes.CaptureModeOutput}},
+				// What the SageMaker Python SDK sends by default: JSON and CSV
+				// payloads are captured as text, everything else as base64.
+				CaptureContentTypeHeader: &smtypes.CaptureContentTypeHeader{
+					JsonContentTypes: []string{"application/json"},
+					CsvContentTypes:  []string{"text/csv"},
+				},
 			},
 			Tags: smTags(e.Tags()),
 		}); err != nil {

@@ -127,8 +127,8 @@ func (e *Env) poll(d time.Duration) time.Duration {
 	if d > 0 {
 		return d
 	}
-	if e.Profile.Name == "aws" {
-		return 15 * time.Second
+	if e.Profile.Poll > 0 {
+		return e.Profile.Poll
 	}
 	return 20 * time.Millisecond
 }

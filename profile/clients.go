@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,23 +67,33 @@ func (p *Profile) Clients(ctx context.Context) (*Clients, error) {
 		return nil
 	}
 	local := p.Name != AWS
+	// An endpoint set through the SDK's own variables (AWS_ENDPOINT_URL,
+	// AWS_ENDPOINT_URL_S3) is not AWS: bucket names would not resolve as
+	// host names there, so S3 goes path style, as the Lambdas do.
+	pathStyle := local || os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 	c := &Clients{Config: cfg}
 	c.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = ep(S3)
-		o.UsePathStyle = local
+		if e := ep(S3); e != nil {
+			o.BaseEndpoint = e
+		}
+		o.UsePathStyle = pathStyle
 		o.DisableLogOutputChecksumValidationSkipped = true
 		if local {
 			o.HTTPClient = httpClient
 		}
 	})
 	c.Lambda = lambda.NewFromConfig(cfg, func(o *lambda.Options) {
-		o.BaseEndpoint = ep(Lambda)
+		if e := ep(Lambda); e != nil {
+			o.BaseEndpoint = e
+		}
 		if local {
 			o.HTTPClient = httpClient
 		}
 	})
 	c.SFN = sfn.NewFromConfig(cfg, func(o *sfn.Options) {
-		o.BaseEndpoint = ep(StepFunctions)
+		if e := ep(StepFunctions); e != nil {
+			o.BaseEndpoint = e
+		}
 		if local {
 			o.HTTPClient = httpClient
 			// StartSyncExecution prefixes the host with "sync-", which an
@@ -91,25 +102,33 @@ func (p *Profile) Clients(ctx context.Context) (*Clients, error) {
 		}
 	})
 	c.SageMaker = sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) {
-		o.BaseEndpoint = ep(SageMaker)
+		if e := ep(SageMaker); e != nil {
+			o.BaseEndpoint = e
+		}
 		if local {
 			o.HTTPClient = httpClient
 		}
 	})
 	c.Runtime = sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) {
-		o.BaseEndpoint = ep(SageMakerRuntime)
+		if e := ep(SageMakerRuntime); e != nil {
+			o.BaseEndpoint = e
+		}
 		if local {
 			o.HTTPClient = httpClient
 		}
 	})
 	c.IAM = iam.NewFromConfig(cfg, func(o *iam.Options) {
-		o.BaseEndpoint = ep(IAM)
+		if e := ep(IAM); e != nil {
+			o.BaseEndpoint = e
+		}
 		if local {
 			o.HTTPClient = httpClient
 		}
 	})
 	c.STS = sts.NewFromConfig(cfg, func(o *sts.Options) {
-		o.BaseEndpoint = ep(STS)
+		if e := ep(STS); e != nil {
+			o.BaseEndpoint = e
+		}
 		if local {
 			o.HTTPClient = httpClient
 		}

@@ -24,6 +24,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -113,7 +114,11 @@ type Profile struct {
 	Threshold float64
 	// TrainingImage overrides the training and inference image URI.
 	TrainingImage string
-	Names         Names
+	// Poll is how often long operations (training jobs, endpoints,
+	// executions) are described while waiting: 15 s on AWS, 20 ms
+	// elsewhere by default.
+	Poll  time.Duration
+	Names Names
 }
 
 // File is the shape of scones.yaml.
@@ -132,6 +137,7 @@ type FileProfile struct {
 	Bucket        string            `yaml:"bucket"`
 	Threshold     float64           `yaml:"threshold"`
 	TrainingImage string            `yaml:"training_image"`
+	PollInterval  string            `yaml:"poll_interval"`
 }
 
 // Options are the command-line settings that pick and adjust a profile.
@@ -158,7 +164,10 @@ func Resolve(o Options) (*Profile, error) {
 	if name != Local && name != LocalStack && name != AWS {
 		return nil, fmt.Errorf("%w %q: choose local, localstack or aws", ErrUnknownProfile, name)
 	}
-	p := &Profile{Name: name, Region: "us-east-1", Threshold: 0.93, Names: DefaultNames(), Endpoints: map[string]string{}}
+	p := &Profile{Name: name, Region: "us-east-1", Threshold: 0.93, Names: DefaultNames(), Endpoints: map[string]string{}, Poll: 20 * time.Millisecond}
+	if name == AWS {
+		p.Poll = 15 * time.Second
+	}
 	if name == Local {
 		p.Account = "000000000000"
 	}
@@ -255,6 +264,13 @@ func (p *Profile) applyFile(path string) error {
 	}
 	if fp.TrainingImage != "" {
 		p.TrainingImage = fp.TrainingImage
+	}
+	if fp.PollInterval != "" {
+		d, err := time.ParseDuration(fp.PollInterval)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("config file %s: profile %s: poll_interval %q: want a positive duration such as 5s", path, p.Name, fp.PollInterval)
+		}
+		p.Poll = d
 	}
 	return nil
 }

@@ -190,7 +190,7 @@ func (r *Runner) dockerTrain(ctx context.Context, prog Program, spec Spec) error
 		return err
 	}
 	defer c.Terminate(context.Background())
-	code, waitErr := r.waitExit(ctx, c)
+	code, waitErr := r.waitExit(ctx, c, 100*time.Millisecond)
 	// The whole log, once the container has exited, so no line is lost.
 	out := r.lineWriter(spec, "train")
 	lctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -210,7 +210,7 @@ func (r *Runner) dockerTrain(ctx context.Context, prog Program, spec Spec) error
 }
 
 // waitExit polls the container until it exits; cancelling ctx stops it.
-func (r *Runner) waitExit(ctx context.Context, c testcontainers.Container) (int, error) {
+func (r *Runner) waitExit(ctx context.Context, c testcontainers.Container, every time.Duration) (int, error) {
 	for {
 		st, err := c.State(context.Background())
 		if err != nil {
@@ -224,7 +224,7 @@ func (r *Runner) waitExit(ctx context.Context, c testcontainers.Container) (int,
 			t := r.opts.StopTimeout
 			c.Stop(context.Background(), &t)
 			return -1, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 }
@@ -238,7 +238,7 @@ func (r *Runner) dockerServe(ctx context.Context, prog Program, spec Spec, port 
 	inst := &Instance{URL: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
 	stopped := make(chan struct{})
 	go func() {
-		code, err := r.waitExit(stoppedContext(stopped), c)
+		code, err := r.waitExit(stoppedContext(stopped), c, 500*time.Millisecond)
 		if err == nil && code != 0 {
 			err = &ExitError{Code: code}
 		}

@@ -246,6 +246,7 @@ func (r *Runner) command(ctx context.Context, prog Program, bin string, spec Spe
 	}
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Dir = spec.Root
+	dieWithParent(cmd)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = r.opts.StopTimeout
 	out := r.lineWriter(spec, verb)

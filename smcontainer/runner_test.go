@@ -36,6 +36,14 @@ func buildFake(t testing.TB) string {
 	return fakePath
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fakePath != "" {
+		os.RemoveAll(filepath.Dir(fakePath))
+	}
+	os.Exit(code)
+}
+
 var (
 	fakeOnce sync.Once
 	fakePath string

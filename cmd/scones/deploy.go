@@ -43,6 +43,7 @@ tagged scones:stack=<stack>.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "arch", Usage: "function architecture: x86_64 or arm64 (default arm64 on AWS, this machine's elsewhere)"},
 			&cli.StringFlag{Name: "zips", Usage: "deploy the zips in `DIR` (from `scones package`) instead of building them"},
+			yesFlag(),
 		}, trainFlags()...),
 		Action: func(c *cli.Context) error {
 			s, err := openSession(c, true)
@@ -80,7 +81,7 @@ func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",
 		Usage: "run a SageMaker training job of the built-in image-classification algorithm on the staged data",
-		Flags: trainFlags(),
+		Flags: append(trainFlags(), yesFlag()),
 		Action: func(c *cli.Context) error {
 			s, err := openSession(c, true)
 			if err != nil {

@@ -15,6 +15,7 @@ func destroyCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep-bucket", Usage: "leave the bucket and its data"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "list what would be removed and stop"},
+			yesFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			s, err := openSession(c, false)

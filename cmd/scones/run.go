@@ -25,6 +25,7 @@ else failed.`,
 			&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "executions in flight at once"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for picking images (default: random)"},
 			&cli.StringFlag{Name: "out", Value: "scones-out", Usage: "write runs.json (for monitor) to `DIR`"},
+			yesFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			s, err := openSession(c, true)

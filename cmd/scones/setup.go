@@ -101,6 +101,12 @@ func openSession(c *cli.Context, mutating bool) (*session, error) {
 	return s, nil
 }
 
+// yesFlag lets `scones <command> --yes` work as well as the global
+// `scones --yes <command>`.
+func yesFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}
+}
+
 var errNotConfirmed = errors.New("not confirmed: nothing was changed (pass --yes to skip the question)")
 
 func confirm(c *cli.Context, question string) error {

@@ -23,6 +23,7 @@ manifests are written last.`,
 			&cli.IntFlag{Name: "concurrency", Value: 16, Usage: "parallel uploads"},
 			&cli.StringFlag{Name: "cache-dir", Usage: "download cache (default: the user cache dir)"},
 			&cli.BoolFlag{Name: "create-bucket", Usage: "create the bucket when it does not exist"},
+			yesFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			s, err := openSession(c, true)

@@ -397,16 +397,38 @@ func TestFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.invoke(t, "one-at-a-time", map[string]any{}, nil) // warm, so the slow one starts at once
-		done := make(chan *awslambda.InvokeOutput)
+		done := make(chan *awslambda.InvokeOutput, 1)
+		// The slow one retries throttles (the SDK's default retryer), as the
+		// probes below may hold the slot when it arrives.
+		retrying := awslambda.NewFromConfig(h.cfg, func(o *awslambda.Options) { o.RetryMaxAttempts = 20 })
 		go func() {
-			out, _ := h.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("one-at-a-time"), Payload: []byte(`{"action":"sleep","ms":1500}`)})
+			out, err := retrying.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("one-at-a-time"), Payload: []byte(`{"action":"sleep","ms":3000}`)})
+			if err != nil {
+				t.Errorf("slow invoke: %v", err)
+			}
 			done <- out
 		}()
-		time.Sleep(300 * time.Millisecond)
-		_, err := h.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("one-at-a-time"), Payload: []byte(`{}`)})
+		// Until the slow invocation holds the one slot, a second one may
+		// still succeed; once it does, the next is throttled.
+		var throttled error
+	poll:
+		for {
+			select {
+			case out := <-done:
+				done <- out
+				break poll
+			default:
+			}
+			_, err := h.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("one-at-a-time"), Payload: []byte(`{}`)})
+			if err != nil {
+				throttled = err
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		var tm *types.TooManyRequestsException
-		if !errors.As(err, &tm) || tm.Reason != types.ThrottleReasonReservedFunctionConcurrentInvocationLimitExceeded {
-			t.Errorf("second concurrent invoke: %v, want TooManyRequestsException with Reason ReservedFunctionConcurrentInvocationLimitExceeded", err)
+		if !errors.As(throttled, &tm) || tm.Reason != types.ThrottleReasonReservedFunctionConcurrentInvocationLimitExceeded {
+			t.Errorf("concurrent invoke: %v, want TooManyRequestsException with Reason ReservedFunctionConcurrentInvocationLimitExceeded", throttled)
 		}
 		if out := <-done; out == nil || out.FunctionError != nil {
 			t.Errorf("slow invoke: %+v", out)
@@ -626,5 +648,42 @@ func TestPersistence(t *testing.T) {
 		if err := srv.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestInvokeContextCancelled: a caller that gives up gets its context's
+// error; the invocation runs on and then frees its concurrency slot.
+func TestInvokeContextCancelled(t *testing.T) {
+	h := start(t, emulator.Options{})
+	svc := h.srv.Lambda
+	ctx := context.Background()
+	if _, err := svc.CreateFunction(ctx, lambda.CreateFunctionInput{FunctionName: "slow", Runtime: "provided.al2023", Role: role,
+		Code: lambda.FunctionCode{ZipFile: testFunctionZip(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.PutFunctionConcurrency(ctx, "slow", 1); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := svc.Invoke(short, lambda.InvokeInput{FunctionName: "slow", Payload: []byte(`{"action":"sleep","ms":1000}`)}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Invoke with a short context: %v", err)
+	}
+	if _, err := svc.Invoke(ctx, lambda.InvokeInput{FunctionName: "slow"}); lambda.ThrottleReason(err) != lambda.ReasonReserved {
+		t.Errorf("while the abandoned invocation runs: %v, want a throttle", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := svc.Invoke(ctx, lambda.InvokeInput{FunctionName: "slow", Payload: []byte(`{"n":2}`)})
+		if err == nil {
+			if out.FunctionError != "" || !strings.Contains(string(out.Payload), `"n":2`) {
+				t.Errorf("after the abandoned invocation: %+v", out)
+			}
+			break
+		}
+		if lambda.ThrottleReason(err) == "" || time.Now().After(deadline) {
+			t.Fatalf("the slot was not freed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

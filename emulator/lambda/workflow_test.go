@@ -205,8 +205,8 @@ func TestAWSCLI(t *testing.T) {
 	if !strings.Contains(out, `"FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:cli-fn"`) {
 		t.Errorf("create-function printed %s", out)
 	}
-	out = run("lambda", "invoke", "--function-name", "cli-fn", "--payload", `{"n": 42}`, filepath.Join(dir, "ok.json"))
-	if !strings.Contains(out, `"StatusCode": 200`) || strings.Contains(out, "FunctionError") {
+	out = run("lambda", "invoke", "--function-name", "cli-fn", "--log-type", "Tail", "--payload", `{"n": 42}`, filepath.Join(dir, "ok.json"))
+	if !strings.Contains(out, `"StatusCode": 200`) || strings.Contains(out, "FunctionError") || !strings.Contains(out, `"LogResult": "`) {
 		t.Errorf("invoke printed %s", out)
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, "ok.json")); !strings.Contains(string(data), `"n":42`) {

@@ -104,8 +104,50 @@ func normAlgorithm(s string) string {
 	return ""
 }
 
-// checksumHeader is the request and response header for an algorithm.
-func checksumHeader(algo string) string { return "x-amz-checksum-" + strings.ToLower(algo) }
+// checksumHeader is the request and response header for an algorithm,
+// lower-case (as S3 writes it and as trailers name it).
+func checksumHeader(algo string) string {
+	switch algo {
+	case "CRC32":
+		return "x-amz-checksum-crc32"
+	case "CRC32C":
+		return "x-amz-checksum-crc32c"
+	case "CRC64NVME":
+		return "x-amz-checksum-crc64nvme"
+	case "SHA1":
+		return "x-amz-checksum-sha1"
+	case "SHA256":
+		return "x-amz-checksum-sha256"
+	}
+	return "x-amz-checksum-" + strings.ToLower(algo)
+}
+
+// canonicalChecksumHeader is checksumHeader in Go's canonical header form,
+// for direct lookups in a request's http.Header.
+func canonicalChecksumHeader(algo string) string {
+	switch algo {
+	case "CRC32":
+		return "X-Amz-Checksum-Crc32"
+	case "CRC32C":
+		return "X-Amz-Checksum-Crc32c"
+	case "CRC64NVME":
+		return "X-Amz-Checksum-Crc64nvme"
+	case "SHA1":
+		return "X-Amz-Checksum-Sha1"
+	case "SHA256":
+		return "X-Amz-Checksum-Sha256"
+	}
+	return http.CanonicalHeaderKey(checksumHeader(algo))
+}
+
+// header returns the first value of a header given in canonical form,
+// without http.Header.Get's re-canonicalisation.
+func header(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 func checksumLen(algo string) int {
 	switch algo {

@@ -15,8 +15,15 @@ import (
 // Readers racing with writers of the same key see one whole version or an
 // error, never a mix of two versions.
 func TestConcurrentOverwrite(t *testing.T) {
-	e := newEnv(t)
+	t.Run("memory", func(t *testing.T) { testConcurrentOverwrite(t, newClient(startServer(t, emulatorOptions()).URL())) })
+	t.Run("bolt", func(t *testing.T) {
+		testConcurrentOverwrite(t, newClient(startServer(t, emulatorOptionsDir(t.TempDir())).URL()))
+	})
+}
+
+func testConcurrentOverwrite(t *testing.T, c *s3.Client) {
 	ctx := context.Background()
+	e := &env{c: c}
 	e.bucket(t, "race")
 	versions := make([][]byte, 3)
 	for i := range versions {

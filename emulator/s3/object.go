@@ -51,10 +51,12 @@ func metaFromHeaders(h http.Header) (*record, error) {
 	var meta map[string]string
 	size := 0
 	for k, vs := range h {
-		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, "x-amz-") {
+		// net/http canonicalises incoming names (X-Amz-Meta-Foo); only
+		// the x-amz-* ones are looked at further.
+		if len(k) < 6 || !strings.EqualFold(k[:6], "x-amz-") {
 			continue
 		}
+		lk := strings.ToLower(k)
 		if name, ok := strings.CutPrefix(lk, "x-amz-meta-"); ok {
 			if meta == nil {
 				meta = map[string]string{}
@@ -141,7 +143,7 @@ func (p *sumPlan) add(algo string) {
 // algorithm); def is computed only when the request names none.
 func checksumPlan(h http.Header, extra, def string) (*sumPlan, error) {
 	p := &sumPlan{}
-	if v := h.Get("Content-Md5"); v != "" {
+	if v := header(h, "Content-Md5"); v != "" {
 		b, err := contentMD5(v)
 		if err != nil {
 			return nil, err
@@ -149,7 +151,7 @@ func checksumPlan(h http.Header, extra, def string) (*sumPlan, error) {
 		p.md5 = b
 	}
 	for _, a := range checksumAlgorithms() {
-		if v := h.Get(checksumHeader(a)); v != "" {
+		if v := header(h, canonicalChecksumHeader(a)); v != "" {
 			if !validChecksumValue(a, v) {
 				return nil, invalidChecksumValue(a)
 			}
@@ -160,7 +162,7 @@ func checksumPlan(h http.Header, extra, def string) (*sumPlan, error) {
 			p.add(a)
 		}
 	}
-	if t := h.Get("X-Amz-Trailer"); t != "" {
+	if t := header(h, "X-Amz-Trailer"); t != "" {
 		for _, name := range strings.Split(t, ",") {
 			name = strings.ToLower(strings.TrimSpace(name))
 			a, ok := strings.CutPrefix(name, "x-amz-checksum-")
@@ -171,7 +173,7 @@ func checksumPlan(h http.Header, extra, def string) (*sumPlan, error) {
 			p.add(normAlgorithm(a))
 		}
 	}
-	if v := h.Get("X-Amz-Sdk-Checksum-Algorithm"); v != "" {
+	if v := header(h, "X-Amz-Sdk-Checksum-Algorithm"); v != "" {
 		a := normAlgorithm(v)
 		if a == "" {
 			return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidRequest", "Checksum algorithm %q is not supported.", v)
@@ -382,9 +384,12 @@ func (s *Service) putObject(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return err
 	}
-	// Fail fast on a missing bucket before reading a large body.
-	if err := s.st.View(func(tx store.Tx) error { return bucketExists(tx, req.bucket) }); err != nil {
-		return err
+	// Fail fast on a missing bucket before reading a large body (the
+	// commit checks again, so small bodies skip this read).
+	if r.ContentLength < 0 || r.ContentLength > chunkSize {
+		if err := s.st.View(func(tx store.Tx) error { return bucketExists(tx, req.bucket) }); err != nil {
+			return err
+		}
 	}
 	b, sums, err := s.readPayload(r.Context(), r, "", "CRC64NVME")
 	if err != nil {

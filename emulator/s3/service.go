@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -34,6 +35,9 @@ func New(env awsapi.Env) (*Service, error) {
 	}
 	if env.Region == "" {
 		env.Region = "us-east-1"
+	}
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
 	}
 	sum := sha256.Sum256([]byte("scones-s3-owner/" + env.AccountID))
 	s := &Service{env: env, st: env.Store, h: newHashes(), ownerID: hex.EncodeToString(sum[:])}

@@ -488,3 +488,65 @@ func checkRecord(t *testing.T, line string, input, output []byte, inferenceID st
 		t.Errorf("inferenceId %q eventVersion %q", r.EventMetadata.InferenceID, r.EventVersion)
 	}
 }
+
+// realData is the cifar100-bikes data set, when present.
+const realData = "../../../shared/data/cifar100-bikes"
+
+// TestRealData trains on a slice of the real CIFAR-100 bikes (RGBA PNGs
+// with tEXt chunks, as the reference notebook wrote them), deploys with
+// capture, and compares a capture record of a real test image with the
+// real capture file.
+func TestRealData(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(realData, "train.lst")); err != nil {
+		t.Skipf("real data set not found at %s; skipping (the synthetic-PNG tests cover the same path)", realData)
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	const bucket = "real-bikes"
+	e.bucket(t, bucket)
+	for _, split := range []struct{ lst, dir, prefix string }{{"train.lst", "train", "train"}, {"test.lst", "test", "validation"}} {
+		b, err := os.ReadFile(filepath.Join(realData, split.lst))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keep strings.Builder
+		for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if i >= 60 {
+				break
+			}
+			f := strings.Split(line, "\t")
+			img, err := os.ReadFile(filepath.Join(realData, split.dir, f[2]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.put(t, bucket, split.prefix+"/"+f[2], img)
+			keep.WriteString(line + "\n")
+		}
+		e.put(t, bucket, split.prefix+".lst", []byte(keep.String()))
+	}
+	if _, err := e.sm.CreateTrainingJob(ctx, trainingInput("real", classifierImage, bucket, smallHP(30))); err != nil {
+		t.Fatal(err)
+	}
+	job := e.waitJob(t, "real")
+	if job.TrainingJobStatus != smtypes.TrainingJobStatusCompleted {
+		t.Fatalf("%s: %s", job.TrainingJobStatus, aws.ToString(job.FailureReason))
+	}
+	e.deploy(t, "real", classifierImage, aws.ToString(job.ModelArtifacts.S3ModelArtifacts), bucket)
+	lst, _ := os.ReadFile(filepath.Join(realData, "test.lst"))
+	name := strings.Split(strings.Split(string(lst), "\n")[0], "\t")[2]
+	img, _ := os.ReadFile(filepath.Join(realData, "test", name))
+	out, err := e.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("real"),
+		ContentType: aws.String("image/png"), Body: img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.DeleteEndpoint(ctx, &sagemaker.DeleteEndpointInput{EndpointName: aws.String("real")}); err != nil {
+		t.Fatal(err)
+	}
+	records := e.captureRecords(t, bucket, "data_capture/real/AllTraffic/")
+	if len(records) != 1 {
+		t.Fatalf("%d records", len(records))
+	}
+	checkRecord(t, records[0], img, out.Body, "")
+	t.Logf("real test image %s: %s", name, out.Body)
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/scones/scones/emulator/sagemaker/capture"
@@ -440,10 +441,12 @@ type liveEndpoint struct {
 	instances []*smcontainer.Instance
 	writers   []*capture.Writer
 	roots     []string
+	stopping  atomic.Bool
 }
 
 // stop writes buffered capture records, then stops the containers.
 func (le *liveEndpoint) stop(ctx context.Context) error {
+	le.stopping.Store(true)
 	var errs []error
 	for _, w := range le.writers {
 		errs = append(errs, w.Close(ctx))
@@ -558,7 +561,43 @@ func (s *Service) deploy(ctx context.Context, name, configName string, update bo
 	if old != nil {
 		old.stop(context.Background())
 	}
+	for i, inst := range le.instances {
+		s.wg.Add(1)
+		go s.watch(name, le, le.ep.Variants[i].Name, inst)
+	}
 	log.Info("endpoint in service", "config", configName)
+}
+
+// watch marks the endpoint Failed when a serving container exits while the
+// endpoint is in service (SageMaker would replace the instance; locally the
+// failure is reported so that nothing looks healthy that is not).
+func (s *Service) watch(name string, le *liveEndpoint, variant string, inst *smcontainer.Instance) {
+	defer s.wg.Done()
+	select {
+	case <-inst.Done():
+	case <-s.ctx.Done():
+		return
+	}
+	if le.stopping.Load() {
+		return
+	}
+	s.mu.Lock()
+	current := s.live[name] == le
+	if current {
+		delete(s.live, name)
+	}
+	s.mu.Unlock()
+	if !current {
+		return
+	}
+	reason := fmt.Sprintf("The primary container for production variant %s exited unexpectedly (%v). Update or re-create the endpoint.", variant, inst.Err())
+	s.log.Error("serving container exited", "endpoint", name, "variant", variant, "err", inst.Err())
+	s.updateEndpointRecord(name, func(ep *Endpoint) {
+		ep.EndpointStatus = "Failed"
+		ep.FailureReason = reason
+		ep.LastModifiedTime = Ts(s.env.Now())
+	})
+	le.stop(context.Background())
 }
 
 func (s *Service) isLive(name string) bool {

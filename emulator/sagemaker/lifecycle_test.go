@@ -456,20 +456,27 @@ func TestAWSCLI(t *testing.T) {
 
 // BenchmarkInvokeEndpoint measures InvokeEndpoint through aws-sdk-go-v2
 // for one 32x32 PNG against the classifier, with data capture on.
-func BenchmarkInvokeEndpoint(b *testing.B) {
+func BenchmarkInvokeEndpoint(b *testing.B) { benchInvoke(b, classifierImage) }
+
+// BenchmarkInvokeEndpointOverhead is the same path to the testdata
+// program, whose /invocations does no inference: what remains is the SDK,
+// the edge, the proxy and capture.
+func BenchmarkInvokeEndpointOverhead(b *testing.B) { benchInvoke(b, fakeImage) }
+
+func benchInvoke(b *testing.B, image string) {
 	e := newEnv(b)
 	ctx := context.Background()
 	const bucket, n = "bench", 4
 	e.bucket(b, bucket)
 	e.stageData(b, bucket, n)
-	if _, err := e.sm.CreateTrainingJob(ctx, trainingInput("bench", classifierImage, bucket, smallHP(n))); err != nil {
+	if _, err := e.sm.CreateTrainingJob(ctx, trainingInput("bench", image, bucket, smallHP(n))); err != nil {
 		b.Fatal(err)
 	}
 	job := e.waitJob(b, "bench")
 	if job.ModelArtifacts == nil {
 		b.Fatalf("job %s: %s", job.TrainingJobStatus, aws.ToString(job.FailureReason))
 	}
-	e.deploy(b, "bench", classifierImage, aws.ToString(job.ModelArtifacts.S3ModelArtifacts), bucket)
+	e.deploy(b, "bench", image, aws.ToString(job.ModelArtifacts.S3ModelArtifacts), bucket)
 	img := pngOf(0, rand.New(rand.NewPCG(5, 5)))
 	in := &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("bench"), ContentType: aws.String("image/png"), Body: img}
 	for range 50 { // warm up connections
@@ -497,5 +504,128 @@ func BenchmarkInvokeEndpoint(b *testing.B) {
 	if len(lat) > 0 {
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+// TestBoto3 cross-checks the wire format with boto3, which nobody here
+// wrote: describe the training job and endpoint, invoke, and read the
+// ValidationError of an unknown endpoint.
+func TestBoto3(t *testing.T) {
+	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
+		t.Skip("python3 with boto3 is not installed; skipping the boto3 cross-check")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	e.bucket(t, "boto")
+	e.put(t, "boto", "data/a.png", []byte("a"))
+	if _, err := e.sm.CreateTrainingJob(ctx, trainingInput("boto", fakeImage, "boto", map[string]string{}, channel("train", "s3://boto/data/"))); err != nil {
+		t.Fatal(err)
+	}
+	job := e.waitJob(t, "boto")
+	e.deploy(t, "boto", fakeImage, aws.ToString(job.ModelArtifacts.S3ModelArtifacts), "boto")
+	script := `
+import boto3, json, sys, botocore
+url = sys.argv[1]
+kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+sm = boto3.client("sagemaker", **kw)
+rt = boto3.client("sagemaker-runtime", **kw)
+j = sm.describe_training_job(TrainingJobName="boto")
+ep = sm.describe_endpoint(EndpointName="boto")
+out = rt.invoke_endpoint(EndpointName="boto", ContentType="text/plain", Body=b"hello", InferenceId="b1")
+res = {"status": j["TrainingJobStatus"], "created_year": j["CreationTime"].year,
+       "transitions": [t["Status"] for t in j["SecondaryStatusTransitions"]],
+       "endpoint": ep["EndpointStatus"], "variant": out["InvokedProductionVariant"], "body": out["Body"].read().decode()}
+try:
+    rt.invoke_endpoint(EndpointName="missing", ContentType="text/plain", Body=b"x")
+except botocore.exceptions.ClientError as e:
+    res["error"] = e.response["Error"]
+try:
+    sm.describe_training_job(TrainingJobName="missing")
+except botocore.exceptions.ClientError as e:
+    res["job_error"] = e.response["Error"]["Code"]
+print(json.dumps(res))
+`
+	cmd := exec.Command("python3", "-c", script, e.srv.URL())
+	var envv []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			envv = append(envv, kv)
+		}
+	}
+	cmd.Env = envv
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("boto3: %v\n%s", err, out)
+	}
+	var res struct {
+		Status, Endpoint, Variant, Body string
+		CreatedYear                     int `json:"created_year"`
+		Transitions                     []string
+		Error                           struct{ Code, Message string }
+		JobError                        string `json:"job_error"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.Status != "Completed" || res.CreatedYear != time.Now().Year() || len(res.Transitions) != 5 || res.Endpoint != "InService" ||
+		res.Variant != "AllTraffic" || !strings.HasPrefix(res.Body, `{"bytes":5,`) ||
+		res.Error.Code != "ValidationError" || res.Error.Message != "Endpoint missing of account 000000000000 not found." || res.JobError != "ResourceNotFound" {
+		t.Errorf("boto3 saw %s", out)
+	}
+}
+
+// TestContainerCrash: a serving container that dies marks its endpoint
+// Failed with a reason, and invocations then fail with ValidationError.
+func TestContainerCrash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.bucket(t, "crash")
+	e.put(t, "crash", "data/a.png", []byte("a"))
+	if _, err := e.sm.CreateTrainingJob(ctx, trainingInput("crash", fakeImage, "crash", map[string]string{}, channel("train", "s3://crash/data/"))); err != nil {
+		t.Fatal(err)
+	}
+	job := e.waitJob(t, "crash")
+	e.deploy(t, "crash", fakeImage, aws.ToString(job.ModelArtifacts.S3ModelArtifacts), "crash")
+	_, err := e.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("crash"), Body: []byte("crash-now"), ContentType: aws.String("text/plain")})
+	if apiCode(err) != "ModelError" {
+		t.Errorf("crashing invocation: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ep, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("crash")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ep.EndpointStatus == smtypes.EndpointStatusFailed {
+			if !strings.Contains(aws.ToString(ep.FailureReason), "exited unexpectedly") {
+				t.Errorf("reason %q", aws.ToString(ep.FailureReason))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoint still %s", ep.EndpointStatus)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err = e.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("crash"), Body: []byte("x"), ContentType: aws.String("text/plain")})
+	if apiCode(err) != "ValidationError" {
+		t.Errorf("after crash: %v", err)
+	}
+}
+
+// TestMaxRuntime: StoppingCondition.MaxRuntimeInSeconds stops the job.
+func TestMaxRuntime(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.bucket(t, "maxrt")
+	e.put(t, "maxrt", "data/a.png", []byte("a"))
+	in := trainingInput("maxrt", fakeImage, "maxrt", map[string]string{"sleep": "60s"}, channel("train", "s3://maxrt/data/"))
+	in.StoppingCondition.MaxRuntimeInSeconds = aws.Int32(1)
+	if _, err := e.sm.CreateTrainingJob(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	job := e.waitJob(t, "maxrt")
+	if job.TrainingJobStatus != smtypes.TrainingJobStatusStopped || job.SecondaryStatus != smtypes.SecondaryStatusMaxRuntimeExceeded {
+		t.Errorf("%s / %s", job.TrainingJobStatus, job.SecondaryStatus)
 	}
 }

@@ -210,9 +210,11 @@ type Writer struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	batches map[string]*batch // by hour directory
-	closed  bool
+	mu       sync.Mutex
+	batches  map[string]*batch // by hour directory
+	buffered int               // bytes in batches
+	dropped  int
+	closed   bool
 
 	flushMu sync.Mutex // serialises uploads
 	stop    chan struct{}
@@ -298,6 +300,16 @@ func (w *Writer) Record(ev Event) {
 		}
 		return
 	}
+	if w.buffered+len(line) > MaxBuffered {
+		w.dropped++
+		dropped := w.dropped
+		w.mu.Unlock()
+		if dropped == 1 || dropped%1000 == 0 {
+			w.log.Error("data capture buffer full because uploads keep failing; dropping records",
+				"endpoint", w.opts.Endpoint, "variant", w.opts.Variant, "dropped", dropped, "limit", MaxBuffered)
+		}
+		return
+	}
 	b := w.batches[dir]
 	if b == nil {
 		b = &batch{first: ev.Time}
@@ -305,8 +317,14 @@ func (w *Writer) Record(ev Event) {
 	}
 	b.buf.Write(line)
 	b.n++
+	w.buffered += len(line)
 	w.mu.Unlock()
 }
+
+// MaxBuffered bounds the bytes a Writer buffers while uploads fail (for
+// instance when the destination bucket does not exist); records beyond it
+// are dropped with an error log.
+const MaxBuffered = 256 << 20
 
 // The record, field for field in SageMaker's order.
 type record struct {
@@ -411,6 +429,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 	w.mu.Lock()
 	batches := w.batches
 	w.batches = map[string]*batch{}
+	w.buffered = 0
 	w.mu.Unlock()
 	dirs := make([]string, 0, len(batches))
 	for d := range batches {
@@ -433,10 +452,12 @@ func (w *Writer) requeue(dir string, b *batch) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if cur := w.batches[dir]; cur != nil {
+		w.buffered -= cur.buf.Len()
 		b.buf.Write(cur.buf.Bytes())
 		b.n += cur.n
 	}
 	w.batches[dir] = b
+	w.buffered += b.buf.Len()
 }
 
 // Close stops the timer and uploads what is buffered. Records arriving

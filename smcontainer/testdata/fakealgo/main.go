@@ -96,6 +96,9 @@ func serve(root string) {
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })
 	mux.HandleFunc("POST /invocations", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if string(body) == "crash-now" {
+			os.Exit(3)
+		}
 		if r.Header.Get("Content-Type") == "application/x-reject" {
 			http.Error(w, "rejected: unsupported content type", http.StatusUnsupportedMediaType)
 			return
