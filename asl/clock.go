@@ -86,3 +86,8 @@ func sleepReal(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+var (
+	_ Clock        = (*ScaledClock)(nil)
+	_ TimeoutClock = (*ScaledClock)(nil)
+)

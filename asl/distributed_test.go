@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -92,8 +93,11 @@ func TestDistributedMapSconesAll(t *testing.T) {
 		return lambdaInvokeResponse(p.Payload), nil
 	})
 	o := distOpts(inv, s3, `{"s3_bucket":"bucket","prefix":"test/"}`)
+	var ids atomic.Int64
+	o.NewID = func() string { return fmt.Sprintf("id-%d", ids.Add(1)) }
 	var mu sync.Mutex
 	children := map[string]ChildExecution{}
+	var ordered []ChildExecution
 	o.OnChildExecution = func(c ChildExecution) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -102,6 +106,7 @@ func TestDistributedMapSconesAll(t *testing.T) {
 		}
 		_ = json.Unmarshal(c.Input, &in)
 		children[in.S3Key] = c
+		ordered = append(ordered, c)
 	}
 	res := sm.Execute(context.Background(), o)
 	if len(children) != 3 || children["test/b.png"].Status != StatusFailed || children["test/a.png"].Status != StatusSucceeded {
@@ -128,9 +133,13 @@ func TestDistributedMapSconesAll(t *testing.T) {
 		t.Errorf("events %v, want %v", got, want)
 	}
 	arn := res.History[2].MapRunStartedEventDetails.MapRunArn
-	if !strings.HasPrefix(arn, "arn:aws:states:us-east-1:123456789012:mapRun:test-machine/ClassifyAll:") {
+	if arn != "arn:aws:states:us-east-1:123456789012:mapRun:test-machine/ClassifyAll:id-1" {
 		t.Errorf("mapRunArn %s", arn)
 	}
+	checkGolden(t, "distributed-scones-all", map[string]any{
+		"parent":   golden{Status: res.Status, Output: res.Output, History: res.History},
+		"children": ordered,
+	})
 }
 
 func TestDistributedMapReadersBatcherWriter(t *testing.T) {
@@ -159,6 +168,12 @@ func TestDistributedMapReadersBatcherWriter(t *testing.T) {
 			expectOutput(t, res, c.want)
 		})
 	}
+
+	t.Run("list objects", func(t *testing.T) {
+		def := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemReader":{"Resource":"arn:aws:states:::s3:listObjectsV2","Parameters":{"Bucket":"b","Prefix":"items.j"}},` + proc + `,"End":true}}}`
+		res := mustParse(t, def).Execute(ctx, distOpts(nil, s3, `{}`))
+		expectOutput(t, res, `[{"Etag":"\"etag\"","Key":"items.json","LastModified":1767225600,"Size":41,"StorageClass":"STANDARD"},{"Etag":"\"etag\"","Key":"items.jsonl","LastModified":1767225600,"Size":17,"StorageClass":"STANDARD"}]`)
+	})
 
 	t.Run("result writer", func(t *testing.T) {
 		def := `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"run1","ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"JSON"},"Parameters":{"Bucket":"b","Key":"items.json"}},

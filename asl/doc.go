@@ -22,7 +22,7 @@
 // # Validation
 //
 // Parse collects every problem rather than stopping at the first, as
-// ValidateStateMachineDefinition does, with AWS's codes
+// ValidateStateMachineDefinition does (Validate returns that list), with AWS's codes
 // (SCHEMA_VALIDATION_FAILED, MISSING_TRANSITION_TARGET, MISSING_END_STATE,
 // INVALID_JSON_DESCRIPTION, INVALID_RESOURCE, DUPLICATE_STATE_NAME) and
 // JSON-pointer locations such as /States/Foo/Next. ValidationError.Error
@@ -51,7 +51,8 @@
 // keep no order, whereas AWS keeps input order.
 //
 // JSONata sees numbers as float64 (JSONata numbers are doubles in every
-// implementation); its results are converted back to json.Number.
+// implementation) and JSON null as jsonata-go's null (a nil *interface{});
+// its results are converted back to json.Number and nil.
 //
 // # JSONPath
 //
@@ -72,9 +73,13 @@
 // input), OutputPath. Assign's "$" is the state's result: for Task, Map
 // and Parallel after ResultSelector; for Pass its Result or its Parameters
 // output; for Choice and Wait the effective input; in a Catcher the error
-// output {"Error","Cause"}. Path failures are States.ParameterPathFailure
-// in Parameters, ResultSelector and ItemSelector, and States.Runtime in
-// InputPath, OutputPath, ItemsPath and Choice rules.
+// output {"Error","Cause"}. A path that matches nothing is States.Runtime
+// everywhere (InputPath, Parameters, ResultSelector, ItemSelector,
+// OutputPath, ItemsPath, Choice rules), as AWS reports it ("The JSONPath
+// '$.x' specified for the field 'y.$' could not be found in the input
+// ..."), so States.ALL does not catch it; except that in a payload
+// template an array index past the end of an existing array gives null,
+// as with AWS's Jayway paths. States.ParameterPathFailure is never raised.
 //
 // # JSONata
 //
@@ -135,7 +140,11 @@
 // "<type>EventDetails" object. Event IDs are sequential; previousEventId
 // links an event to the one before it on the same line of execution (a
 // Parallel branch or Map iteration starts from ParallelStateStarted or
-// MapIterationStarted). A caught error goes straight from TaskFailed (or
+// MapIterationStarted, and the event after a Parallel or Map state links to
+// the last event of its branches). As observed on AWS,
+// ParallelStateSucceeded, MapStateSucceeded, MapRunSucceeded,
+// MapIterationFailed and TaskStateAborted do not become the next event's
+// previousEventId. A caught error goes straight from TaskFailed (or
 // ParallelStateFailed/MapStateFailed) to the catcher's next state, without
 // a StateExited event. An aborted execution writes TaskStateAborted,
 // WaitStateAborted, ParallelStateAborted or MapStateAborted (and
@@ -172,14 +181,16 @@
 // MapIteration* and MapStateSucceeded/Failed events. Distributed Map
 // (ProcessorConfig Mode DISTRIBUTED) reads items with ItemReader
 // (s3:getObject with InputType JSON, JSONL or CSV, CSVHeaderLocation
-// FIRST_ROW or GIVEN, CSVDelimiter, MaxItems; or s3:listObjectsV2), batches
+// FIRST_ROW or GIVEN, CSVDelimiter, MaxItems; or s3:listObjectsV2, whose
+// items are {Etag, Key, LastModified (epoch seconds), Size, StorageClass}), batches
 // with ItemBatcher (MaxItemsPerBatch, MaxInputBytesPerBatch, BatchInput),
 // applies ToleratedFailurePercentage/Count(+Path) (exceeded:
 // States.ExceedToleratedFailureThreshold) and writes ResultWriter files
 // (<Prefix>/<map run id>/manifest.json, SUCCEEDED_0.json, FAILED_0.json) to
 // S3. Its parent history has MapRunStarted{mapRunArn} and
 // MapRunSucceeded/MapRunFailed; child workflow histories are kept out of
-// the parent's, as on AWS. Without a ResultWriter the result is the array
+// the parent's, as on AWS (ExecutionOptions.OnChildExecution receives them,
+// with their own histories). Without a ResultWriter the result is the array
 // of child outputs, with {"Error","Cause"} in place of a failed child's.
 //
 // # Time
@@ -189,4 +200,36 @@
 // the full d, so histories look real; scale 0 skips waits but measures
 // task timeouts in real time (see TimeoutClock). ExecutionOptions.Sequential
 // runs branches and iterations one at a time, for deterministic histories.
+//
+// # Known differences from AWS
+//
+//   - JSON object keys come out sorted (Go maps), not in input order.
+//   - JSONata is jsonata-go 1.5.4 (JSONata 1.x): no %, #, @, ??, ?:,
+//     $formatInteger, $parseInteger, $eval, $assert; number formatting may
+//     differ ($string(0.1+0.2)); numbers are doubles inside JSONata.
+//     Functions that call themselves by name are rejected at Parse time:
+//     the library has no recursion limit and a Go stack overflow would
+//     kill the process (indirect recursion is not detected).
+//   - Assigning, inside a Parallel branch or Map iteration, a variable that
+//     exists in the outer scope shadows it within the branch; whether AWS
+//     rejects such definitions is not checked.
+//   - Which Choice-level Assign/Output applies when a rule matches follows
+//     the AWS guide (state-level Assign always, rule-level winning on
+//     conflicts; rule Output, else state Output); not verified on AWS.
+//   - Parallel branch and Map iteration failures propagate the branch's
+//     error name; States.BranchFailed and States.ParameterPathFailure are
+//     never raised. A Choice without a match fails with
+//     States.NoChoiceMatched (the ASL specification's name).
+//   - Distributed Map: ItemReader supports only s3:getObject (JSON, JSONL,
+//     CSV) and s3:listObjectsV2 (no MANIFEST, PARQUET, ItemsPointer or
+//     Transformation); ResultWriter has no WriterConfig; child executions
+//     run in-process and are reported through OnChildExecution, not
+//     through the parent history; there is no redrive.
+//   - ".sync" integrations are the invoker's business: the engine waits for
+//     Invoke to return.
+//   - InputPath, OutputPath and ItemsPath may read $$ and variables; whether
+//     AWS accepts variables there is not verified (accepting is the lenient
+//     choice).
+//   - TaskStateExited is not written when a Catch handles an error (as on
+//     AWS), and the catcher's assigned variables appear in no event.
 package asl

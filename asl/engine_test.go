@@ -397,7 +397,7 @@ func TestConcurrentParallelAndMap(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(30 * time.Millisecond)
 		inflight.Add(-1)
 		var p struct{ Payload any }
 		_ = json.Unmarshal(r.Parameters, &p)

@@ -66,6 +66,9 @@ type ExecutionOptions struct {
 	// parent's), e.g. for ListExecutions with a mapRunArn. It may be called
 	// from several goroutines at once.
 	OnChildExecution func(ChildExecution)
+	// NewID, if set, makes the random identifiers (task tokens, map run
+	// ids); tests use it for deterministic histories. Default: UUIDs.
+	NewID func() string
 }
 
 // ChildExecution is one finished Distributed Map child workflow execution.
@@ -131,12 +134,22 @@ func (th *thread) emit(typ string, fill func(*HistoryEvent)) int64 {
 	if fill != nil {
 		fill(&ev)
 	}
-	th.last = ev.ID
+	if !noAdvance[typ] {
+		th.last = ev.ID
+	}
 	ex.history = append(ex.history, ev)
 	if ex.opts.OnEvent != nil && !ex.discard {
 		ex.opts.OnEvent(ev)
 	}
 	return ev.ID
+}
+
+// noAdvance lists events that do not become the previousEventId of the
+// next event on their line (as observed on AWS): the next event links to
+// the one before them.
+var noAdvance = map[string]bool{
+	"ParallelStateSucceeded": true, "MapStateSucceeded": true, "MapRunSucceeded": true,
+	"MapIterationFailed": true, "TaskStateAborted": true,
 }
 
 func (th *thread) fork() *thread {
@@ -180,13 +193,11 @@ func (sm *StateMachine) Execute(ctx context.Context, opts ExecutionOptions) *Exe
 	if len(strings.TrimSpace(string(rawInput))) == 0 {
 		rawInput = json.RawMessage("{}")
 	}
+	// ExecutionStarted records the input exactly as given, as AWS does.
 	input, err := decodeJSON(rawInput)
 	inputText := string(rawInput)
-	if err == nil {
-		inputText = mustJSON(input)
-	}
 	th.emit("ExecutionStarted", func(e *HistoryEvent) {
-		e.ExecutionStartedEventDetails = &ExecutionStartedEventDetails{Input: inputText, InputDetails: notTruncated, RoleArn: opts.RoleArn,
+		e.ExecutionStartedEventDetails = &ExecutionStartedEventDetails{Input: inputText, InputDetails: notTruncated(), RoleArn: opts.RoleArn,
 			StateMachineVersionArn: opts.StateMachineVersionArn, StateMachineAliasArn: opts.StateMachineAliasArn}
 	})
 	var out any
@@ -230,7 +241,7 @@ func (sm *StateMachine) Execute(ctx context.Context, opts ExecutionOptions) *Exe
 			res.Status = StatusSucceeded
 			res.Output = b
 			th.emit("ExecutionSucceeded", func(e *HistoryEvent) {
-				e.ExecutionSucceededEventDetails = &OutputDetails{Output: string(b), OutputDetails: notTruncated}
+				e.ExecutionSucceededEventDetails = &OutputDetails{Output: string(b), OutputDetails: notTruncated()}
 			})
 		}
 	}
@@ -289,6 +300,7 @@ func arnRegionAccount(arn string) (string, string) {
 // runMachine runs a StartAt/States container to its end.
 func (ex *execution) runMachine(ctx context.Context, th *thread, m *machine, input any, vars *scope) (any, *Error) {
 	name := m.startAt
+	inText := ""
 	for {
 		if ctx.Err() != nil {
 			return nil, errAbort
@@ -303,14 +315,15 @@ func (ex *execution) runMachine(ctx context.Context, th *thread, m *machine, inp
 		if st == nil {
 			return nil, errorf(ErrRuntime, "no state named %q", name)
 		}
-		out, next, err := ex.runState(ctx, th, st, input, vars)
+		out, lastOut, next, err := ex.runState(ctx, th, st, input, inText, vars)
 		if err != nil {
 			return nil, err
 		}
 		if next == "" {
 			return out, nil
 		}
-		name, input = next, out
+		// The state's output text is the next state's input text.
+		name, input, inText = next, out, lastOut
 	}
 }
 
@@ -320,7 +333,9 @@ type stateRun struct {
 	th      *thread
 	st      *state
 	vars    *scope
-	input   any // the raw state input
+	input   any    // the raw state input
+	inText  string // its JSON text when already known (the previous output)
+	outText string // the output's JSON text, set by exit
 	entered time.Time
 	// enteredID is the id of the StateEntered event.
 	enteredID int64
@@ -405,10 +420,10 @@ func payloadText(v any, what string) (string, *Error) {
 }
 
 // runState runs one state; next is "" when the machine ends.
-func (ex *execution) runState(ctx context.Context, th *thread, st *state, input any, vars *scope) (any, string, *Error) {
-	r := &stateRun{ex: ex, th: th, st: st, vars: vars, input: input, entered: ex.clock.Now()}
+func (ex *execution) runState(ctx context.Context, th *thread, st *state, input any, inText string, vars *scope) (any, string, string, *Error) {
+	r := &stateRun{ex: ex, th: th, st: st, vars: vars, input: input, inText: inText, entered: ex.clock.Now()}
 	out, next, err := r.run(ctx)
-	return out, next, r.annotate(err)
+	return out, r.outText, next, r.annotate(err)
 }
 
 // annotate gives an engine-raised error AWS's cause prefix naming the
@@ -433,12 +448,16 @@ func (r *stateRun) annotate(err *Error) *Error {
 
 func (r *stateRun) run(ctx context.Context) (any, string, *Error) {
 	st, th, input := r.st, r.th, r.input
-	inText, perr := payloadText(input, "input of state '"+st.name+"'")
+	inText := r.inText
+	var perr *Error
 	if inText == "" {
-		inText = mustJSON(input)
+		inText, perr = payloadText(input, "input of state '"+st.name+"'")
+		if inText == "" {
+			inText = mustJSON(input)
+		}
 	}
 	r.enteredID = th.emit(eventPrefix(st.typ)+"Entered", func(e *HistoryEvent) {
-		e.StateEnteredEventDetails = &StateEnteredEventDetails{Name: st.name, Input: inText, InputDetails: notTruncated}
+		e.StateEnteredEventDetails = &StateEnteredEventDetails{Name: st.name, Input: inText, InputDetails: notTruncated()}
 	})
 	if perr != nil {
 		return nil, "", perr
@@ -495,12 +514,12 @@ func (r *stateRun) applyInputPath(input any) (any, *Error) {
 	if p.null {
 		return map[string]any{}, nil
 	}
-	v, ok, err := p.p.eval(pathEnv{input: input, vars: r.vars})
+	v, ok, err := p.p.eval(pathEnv{input: input, ctx: r.context(), vars: r.vars})
 	if err != nil {
 		return nil, asError(err, false)
 	}
 	if !ok {
-		return nil, errorf(ErrRuntime, "Invalid path '%s' : No results for path: %s", p.p.raw, p.p.q.String())
+		return nil, errorf(ErrRuntime, "Invalid path '%s' : No results for path: %s", p.p.raw, p.p.jaywayString())
 	}
 	return v, nil
 }
@@ -513,12 +532,12 @@ func (r *stateRun) applyOutputPath(v any) (any, *Error) {
 	if p.null {
 		return map[string]any{}, nil
 	}
-	out, ok, err := p.p.eval(pathEnv{input: v, vars: r.vars})
+	out, ok, err := p.p.eval(pathEnv{input: v, ctx: r.context(), vars: r.vars})
 	if err != nil {
 		return nil, asError(err, false)
 	}
 	if !ok {
-		return nil, errorf(ErrRuntime, "Invalid path '%s' : No results for path: %s", p.p.raw, p.p.q.String())
+		return nil, errorf(ErrRuntime, "Invalid path '%s' : No results for path: %s", p.p.raw, p.p.jaywayString())
 	}
 	return out, nil
 }
@@ -563,18 +582,21 @@ func (r *stateRun) exit(out any, outText string, assigned map[string]any) {
 	if outText == "" {
 		outText = mustJSON(out)
 	}
+	if len(outText) <= MaxPayloadBytes {
+		r.outText = outText
+	}
 	if assigned != nil {
 		r.vars.setAll(assigned)
 	}
 	st := r.st
 	r.th.emit(eventPrefix(st.typ)+"Exited", func(e *HistoryEvent) {
-		d := &StateExitedEventDetails{Name: st.name, Output: outText, OutputDetails: notTruncated}
+		d := &StateExitedEventDetails{Name: st.name, Output: outText, OutputDetails: notTruncated()}
 		if st.assign != nil || assigned != nil {
 			d.AssignedVariables = map[string]string{}
 			for k, v := range assigned {
 				d.AssignedVariables[k] = mustJSON(v)
 			}
-			d.AssignedVariablesDetails = notTruncated
+			d.AssignedVariablesDetails = notTruncated()
 		}
 		e.StateExitedEventDetails = d
 	})
@@ -602,7 +624,7 @@ func (r *stateRun) pass() (any, string, *Error) {
 			return nil, "", err
 		}
 		if st.params != nil {
-			if eff, err = st.params.eval(r.env(eff, "Parameters", ErrParameterPathFailure)); err != nil {
+			if eff, err = st.params.eval(r.env(eff, "Parameters", ErrRuntime)); err != nil {
 				return nil, "", err
 			}
 		}
@@ -959,7 +981,7 @@ func (r *stateRun) runOnce(ctx context.Context) (any, *Error) {
 	var err *Error
 	// Each attempt of a callback task gets a fresh task token.
 	if kind, _, rname, ok := classifyResource(st.resource); st.typ == TypeTask && ok && kind == kindService && strings.HasSuffix(rname, ".waitForTaskToken") {
-		r.token = newTaskToken()
+		r.token = r.ex.newTaskToken()
 	}
 	if r.jsonata() {
 		eff = r.input
@@ -973,7 +995,7 @@ func (r *stateRun) runOnce(ctx context.Context) (any, *Error) {
 			return nil, err
 		}
 		if st.params != nil {
-			if eff, err = st.params.eval(r.env(eff, "Parameters", ErrParameterPathFailure)); err != nil {
+			if eff, err = st.params.eval(r.env(eff, "Parameters", ErrRuntime)); err != nil {
 				return nil, err
 			}
 		}
@@ -1013,7 +1035,7 @@ func (r *stateRun) runOnce(ctx context.Context) (any, *Error) {
 		}
 	} else {
 		if st.resultSelector != nil {
-			if result, err = st.resultSelector.eval(r.env(result, "ResultSelector", ErrParameterPathFailure)); err != nil {
+			if result, err = st.resultSelector.eval(r.env(result, "ResultSelector", ErrRuntime)); err != nil {
 				return nil, err
 			}
 		}
@@ -1035,8 +1057,18 @@ func (r *stateRun) runOnce(ctx context.Context) (any, *Error) {
 	return out, nil
 }
 
-func newTaskToken() string {
+func (ex *execution) newTaskToken() string {
+	if ex.opts.NewID != nil {
+		return ex.opts.NewID()
+	}
 	return strings.ReplaceAll(uuid.NewString()+uuid.NewString(), "-", "")
+}
+
+func (ex *execution) newID() string {
+	if ex.opts.NewID != nil {
+		return ex.opts.NewID()
+	}
+	return uuid.NewString()
 }
 
 // task invokes the resource once, with timeouts and heartbeats, and
@@ -1076,7 +1108,7 @@ func (r *stateRun) task(ctx context.Context, eff any) (any, *Error) {
 				return nil, err
 			}
 		}
-		c, err := st.credentials.eval(r.env(credIn, "Credentials", ErrParameterPathFailure))
+		c, err := st.credentials.eval(r.env(credIn, "Credentials", ErrRuntime))
 		if err != nil {
 			return nil, err
 		}
@@ -1107,12 +1139,12 @@ func (r *stateRun) task(ctx context.Context, eff any) (any, *Error) {
 		})
 	case kindLambda:
 		r.th.emit("LambdaFunctionScheduled", func(e *HistoryEvent) {
-			e.LambdaFunctionScheduledEventDetails = &LambdaFunctionScheduledEventDetails{Resource: st.resource, Input: string(params), InputDetails: notTruncated, TimeoutInSeconds: optInt(timeout)}
+			e.LambdaFunctionScheduledEventDetails = &LambdaFunctionScheduledEventDetails{Resource: st.resource, Input: string(params), InputDetails: notTruncated(), TimeoutInSeconds: optInt(timeout)}
 		})
 		r.th.emit("LambdaFunctionStarted", nil)
 	case kindActivity:
 		r.th.emit("ActivityScheduled", func(e *HistoryEvent) {
-			e.ActivityScheduledEventDetails = &ActivityScheduledEventDetails{Resource: st.resource, Input: string(params), InputDetails: notTruncated, TimeoutInSeconds: optInt(timeout), HeartbeatInSeconds: optInt(heartbeat)}
+			e.ActivityScheduledEventDetails = &ActivityScheduledEventDetails{Resource: st.resource, Input: string(params), InputDetails: notTruncated(), TimeoutInSeconds: optInt(timeout), HeartbeatInSeconds: optInt(heartbeat)}
 		})
 	}
 	// Late callbacks (after a timeout) must not write events.
@@ -1141,7 +1173,7 @@ func (r *stateRun) task(ctx context.Context, eff any) (any, *Error) {
 			text = mustJSON(v)
 		}
 		r.th.emit("TaskSubmitted", func(e *HistoryEvent) {
-			e.TaskSubmittedEventDetails = &TaskOutputDetails{ResourceType: rtype, Resource: rname, Output: text, OutputDetails: notTruncated}
+			e.TaskSubmittedEventDetails = &TaskOutputDetails{ResourceType: rtype, Resource: rname, Output: text, OutputDetails: notTruncated()}
 		})
 	}
 	finish := func() {
@@ -1221,15 +1253,15 @@ func (r *stateRun) task(ctx context.Context, eff any) (any, *Error) {
 	switch kind {
 	case kindService:
 		r.th.emit("TaskSucceeded", func(e *HistoryEvent) {
-			e.TaskSucceededEventDetails = &TaskOutputDetails{ResourceType: rtype, Resource: rname, Output: outText, OutputDetails: notTruncated}
+			e.TaskSucceededEventDetails = &TaskOutputDetails{ResourceType: rtype, Resource: rname, Output: outText, OutputDetails: notTruncated()}
 		})
 	case kindLambda:
 		r.th.emit("LambdaFunctionSucceeded", func(e *HistoryEvent) {
-			e.LambdaFunctionSucceededEventDetails = &OutputDetails{Output: outText, OutputDetails: notTruncated}
+			e.LambdaFunctionSucceededEventDetails = &OutputDetails{Output: outText, OutputDetails: notTruncated()}
 		})
 	case kindActivity:
 		r.th.emit("ActivitySucceeded", func(e *HistoryEvent) {
-			e.ActivitySucceededEventDetails = &OutputDetails{Output: outText, OutputDetails: notTruncated}
+			e.ActivitySucceededEventDetails = &OutputDetails{Output: outText, OutputDetails: notTruncated()}
 		})
 	}
 	return result, nil

@@ -199,4 +199,7 @@ type EvaluationFailedEventDetails struct {
 	State    string `json:"state"`
 }
 
-var notTruncated = &HistoryEventExecutionDataDetails{Truncated: false}
+// notTruncated returns a fresh details object (events must not share one).
+func notTruncated() *HistoryEventExecutionDataDetails {
+	return &HistoryEventExecutionDataDetails{Truncated: false}
+}

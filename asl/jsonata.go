@@ -43,7 +43,50 @@ var bindingOps = regexp.MustCompile(`[#@]\s*\$[A-Za-z_]`)
 
 var missingFuncs = regexp.MustCompile(`\$(formatInteger|parseInteger|eval|assert)\s*\(`)
 
+// funcBinding finds "$name := function(" (or λ) bindings, to detect
+// recursive functions: jsonata-go has no recursion limit, and a Go stack
+// overflow is fatal to the whole process, so a recursive function is
+// rejected at Parse time instead of risking the emulator.
+var funcBinding = regexp.MustCompile(`\$([A-Za-z_][A-Za-z0-9_]*)\s*:=\s*(?:function|λ)\s*\(`)
+
+func recursiveFunction(src string) string {
+	for _, m := range funcBinding.FindAllStringSubmatchIndex(src, -1) {
+		name := src[m[2]:m[3]]
+		call := regexp.MustCompile(`\$` + regexp.QuoteMeta(name) + `\s*\(`)
+		if call.MatchString(src[m[1]:]) {
+			return name
+		}
+	}
+	return ""
+}
+
+// maxJSONataNesting bounds bracket nesting so the library's recursive
+// parser cannot overflow the stack on a hostile definition.
+const maxJSONataNesting = 500
+
+func nestingDepth(src string) int {
+	depth, max := 0, 0
+	for _, c := range src {
+		switch c {
+		case '(', '[', '{':
+			depth++
+			if depth > max {
+				max = depth
+			}
+		case ')', ']', '}':
+			depth--
+		}
+	}
+	return max
+}
+
 func compileJexpr(src, field string) (*jexpr, error) {
+	if nestingDepth(src) > maxJSONataNesting {
+		return nil, fmt.Errorf("the JSONata expression in the field '%s' nests brackets more than %d deep", field, maxJSONataNesting)
+	}
+	if name := recursiveFunction(src); name != "" {
+		return nil, fmt.Errorf("the JSONata expression '%s' in the field '%s' defines the recursive function $%s; recursion is not supported by this engine (its JSONata library has no recursion limit)", src, field, name)
+	}
 	if m := missingFuncs.FindStringSubmatch(src); m != nil && !strings.Contains(src, "$"+m[1]+" :=") && !strings.Contains(src, "$"+m[1]+":=") {
 		return nil, fmt.Errorf("the JSONata expression '%s' in the field '%s' calls $%s, which this engine's JSONata (1.x) does not provide", src, field, m[1])
 	}

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Concurrency used when MaxConcurrency is 0 (unlimited on AWS).
@@ -68,7 +66,7 @@ func (r *stateRun) mapItems(ctx context.Context, eff any) ([]any, *Error) {
 			return nil, asError(err, false)
 		}
 		if !ok {
-			return nil, errorf(ErrRuntime, "Invalid path '%s' : No results for path: %s", ms.itemsPath.p.raw, ms.itemsPath.p.q.String())
+			return nil, errorf(ErrRuntime, "Invalid path '%s' : No results for path: %s", ms.itemsPath.p.raw, ms.itemsPath.p.jaywayString())
 		}
 		v = x
 	}
@@ -86,7 +84,7 @@ func (r *stateRun) itemInput(eff any, index int, item any) (any, *Error) {
 	if ms.itemSelector == nil {
 		return item, nil
 	}
-	env := r.env(eff, "ItemSelector", ErrParameterPathFailure)
+	env := r.env(eff, "ItemSelector", ErrRuntime)
 	base := env.ctx.(map[string]any)
 	ctxObj := make(map[string]any, len(base)+1)
 	for k, v := range base {
@@ -238,7 +236,7 @@ func (r *stateRun) distributedMap(ctx context.Context, eff any, items []any, con
 		label = st.name
 	}
 	smName := ex.opts.StateMachineName
-	runID := uuid.NewString()
+	runID := ex.newID()
 	mapRunArn := fmt.Sprintf("arn:aws:states:%s:%s:mapRun:%s/%s:%s", ex.region, ex.account, smName, label, runID)
 	r.th.emit("MapRunStarted", func(e *HistoryEvent) {
 		e.MapRunStartedEventDetails = &MapRunStartedEventDetails{MapRunArn: mapRunArn}
@@ -335,7 +333,7 @@ func (ex *execution) runChild(ctx context.Context, m *machine, input any, name, 
 	th := &thread{ex: child}
 	// Distributed Map children see no variables of the parent.
 	th.emit("ExecutionStarted", func(e *HistoryEvent) {
-		e.ExecutionStartedEventDetails = &ExecutionStartedEventDetails{Input: mustJSON(input), InputDetails: notTruncated, RoleArn: ex.opts.RoleArn}
+		e.ExecutionStartedEventDetails = &ExecutionStartedEventDetails{Input: mustJSON(input), InputDetails: notTruncated(), RoleArn: ex.opts.RoleArn}
 	})
 	out, err := child.runMachine(ctx, th, m, input, newScope(nil))
 	res.Output, res.Err, res.StopDate = out, err, ex.clock.Now()
@@ -353,7 +351,7 @@ func (ex *execution) runChild(ctx context.Context, m *machine, input any, name, 
 	default:
 		ce.Status, ce.Output = StatusSucceeded, json.RawMessage(mustJSON(out))
 		th.emit("ExecutionSucceeded", func(e *HistoryEvent) {
-			e.ExecutionSucceededEventDetails = &OutputDetails{Output: string(ce.Output), OutputDetails: notTruncated}
+			e.ExecutionSucceededEventDetails = &OutputDetails{Output: string(ce.Output), OutputDetails: notTruncated()}
 		})
 	}
 	if ex.opts.OnChildExecution != nil {
@@ -384,7 +382,7 @@ func (r *stateRun) batch(eff any, inputs []any) ([]any, *Error) {
 	}
 	var batchInput any
 	if b.batchInput != nil {
-		if batchInput, err = b.batchInput.eval(r.env(eff, "BatchInput", ErrParameterPathFailure)); err != nil {
+		if batchInput, err = b.batchInput.eval(r.env(eff, "BatchInput", ErrRuntime)); err != nil {
 			return nil, err
 		}
 	}
@@ -425,7 +423,7 @@ func (r *stateRun) readItems(ctx context.Context, eff any) ([]any, *Error) {
 	if s3 == nil {
 		return nil, fail("no S3 client is configured for the ItemReader")
 	}
-	pv, err := rd.params.eval(r.env(eff, "ItemReader.Parameters", ErrParameterPathFailure))
+	pv, err := rd.params.eval(r.env(eff, "ItemReader.Parameters", ErrRuntime))
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +450,7 @@ func (r *stateRun) readItems(ctx context.Context, eff any) ([]any, *Error) {
 			items = append(items, map[string]any{
 				"Etag":         o.ETag,
 				"Key":          o.Key,
-				"LastModified": o.LastModified.UTC().Format("2006-01-02T15:04:05.000Z"),
+				"LastModified": json.Number(fmt.Sprint(o.LastModified.Unix())), // epoch seconds, as in AWS's examples
 				"Size":         json.Number(fmt.Sprint(o.Size)),
 				"StorageClass": nonEmpty(o.StorageClass, "STANDARD"),
 			})
@@ -572,7 +570,7 @@ func (r *stateRun) writeResults(ctx context.Context, eff any, mapRunArn, runID s
 	if s3 == nil {
 		return nil, fail("no S3 client is configured for the ResultWriter")
 	}
-	pv, err := r.st.mapSpec.writer.params.eval(r.env(eff, "ResultWriter.Parameters", ErrParameterPathFailure))
+	pv, err := r.st.mapSpec.writer.params.eval(r.env(eff, "ResultWriter.Parameters", ErrRuntime))
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -231,5 +233,120 @@ func TestEngineErrorsAnnotatedAndEvaluationFailed(t *testing.T) {
 	res = run(t, `{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"X","States":{"X":{"Type":"Pass","InputPath":"$.nope","End":true}}}]}}}`, `{}`, nil)
 	if strings.Count(res.Cause, "An error occurred while executing the state") != 1 || !strings.Contains(res.Cause, "state 'X' (entered at the event id #4)") {
 		t.Errorf("cause %q", res.Cause)
+	}
+}
+
+func TestCorpusParallelActivityRuns(t *testing.T) {
+	sm := loadDef(t, "parallel-activity.asl.json")
+	var puts atomic.Int64
+	inv := TaskInvokerFunc(func(_ context.Context, r *TaskRequest) (json.RawMessage, error) {
+		if r.ResourceType == "dynamodb" {
+			puts.Add(1)
+			if !strings.Contains(string(r.Parameters), `"pk":{"S":"`) {
+				return nil, &Error{Name: "BadItem", Cause: string(r.Parameters)}
+			}
+			return json.RawMessage(`{"SdkHttpMetadata":{"HttpStatusCode":200}}`), nil
+		}
+		if r.HeartbeatSeconds != 30 || r.TimeoutSeconds != 90 {
+			return nil, &Error{Name: "BadTimeouts", Cause: fmt.Sprint(r.HeartbeatSeconds, r.TimeoutSeconds)}
+		}
+		return json.RawMessage(`{"approved":true}`), nil
+	})
+	res := sm.Execute(context.Background(), testOptions(inv, newFakeClock(), json.RawMessage(`{"timeout":90}`)))
+	if res.Status != StatusSucceeded {
+		t.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)
+	}
+	if puts.Load() != 5 {
+		t.Errorf("%d puts", puts.Load())
+	}
+	// The Parallel output feeds Report/Done; the ResultSelector shaped it.
+	var exited *StateExitedEventDetails
+	for _, e := range res.History {
+		if e.Type == "ParallelStateExited" {
+			exited = e.StateExitedEventDetails
+		}
+	}
+	if exited == nil || exited.Output != `{"count":5,"review":{"approved":true}}` {
+		t.Errorf("Parallel output %+v", exited)
+	}
+}
+
+func TestCorpusJSONataOrderRuns(t *testing.T) {
+	sm := loadDef(t, "jsonata-order.asl.json")
+	var token string
+	inv := TaskInvokerFunc(func(_ context.Context, r *TaskRequest) (json.RawMessage, error) {
+		switch r.ResourceType {
+		case "lambda":
+			return lambdaInvokeResponse(map[string]any{"available": 5}), nil
+		case "sqs":
+			token = r.TaskToken
+			var p struct {
+				MessageBody struct{ OrderID, Token string }
+			}
+			_ = json.Unmarshal(r.Parameters, &p)
+			if p.MessageBody.Token != r.TaskToken || p.MessageBody.OrderID != "o-1" {
+				return nil, &Error{Name: "BadMessage", Cause: string(r.Parameters)}
+			}
+			return json.RawMessage(`{}`), nil
+		}
+		return nil, &Error{Name: "Unexpected"}
+	})
+	res := sm.Execute(context.Background(), testOptions(inv, newFakeClock(), json.RawMessage(`{"order":{"id":"o-1","sku":"s","qty":2}}`)))
+	expectOutput(t, res, `{"id":"o-1","sku":"s","qty":2,"shipped":true}`)
+	if token == "" {
+		t.Error("no task token")
+	}
+}
+
+func TestStateMachineAccessors(t *testing.T) {
+	sm := mustParse(t, `{"Comment":"c","TimeoutSeconds":5,"StartAt":"B","States":{"B":{"Type":"Pass","Next":"A"},"A":{"Type":"Succeed"}}}`)
+	if sm.StartAt() != "B" || strings.Join(sm.StateNames(), ",") != "A,B" || sm.Comment != "c" || sm.TimeoutSeconds != 5 || sm.QueryLanguage != LangJSONPath {
+		t.Errorf("%q %v %q %d %s", sm.StartAt(), sm.StateNames(), sm.Comment, sm.TimeoutSeconds, sm.QueryLanguage)
+	}
+}
+
+func TestInputOutputPathsReadContextAndVariables(t *testing.T) {
+	def := `{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"cfg":{"x":1}},"Next":"B"},
+		"B":{"Type":"Pass","InputPath":"$cfg","Next":"C"},
+		"C":{"Type":"Pass","OutputPath":"$$.State","End":true}}}`
+	res := run(t, def, `{}`, nil)
+	if res.Status != StatusSucceeded || !strings.Contains(string(res.Output), `"Name":"C"`) {
+		t.Fatalf("%s %s %s", res.Status, res.Output, res.Cause)
+	}
+	var b string
+	for _, e := range res.History {
+		if e.Type == "PassStateExited" && e.StateExitedEventDetails.Name == "B" {
+			b = e.StateExitedEventDetails.Output
+		}
+	}
+	if b != `{"x":1}` {
+		t.Errorf("B output %s", b)
+	}
+}
+
+func TestRuntimeFieldErrors(t *testing.T) {
+	cases := []struct{ name, def, input, err string }{
+		{"fail errorpath not string", `{"StartAt":"F","States":{"F":{"Type":"Fail","ErrorPath":"$.code"}}}`, `{"code":5}`, ErrRuntime},
+		{"fail causepath missing", `{"StartAt":"F","States":{"F":{"Type":"Fail","CausePath":"$.nope"}}}`, `{}`, ErrRuntime},
+		{"wait negative seconds", `{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.s","End":true}}}`, `{"s":-1}`, ErrRuntime},
+		{"wait seconds not integer", `{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.s","End":true}}}`, `{"s":1.5}`, ErrRuntime},
+		{"wait bad timestamp", `{"StartAt":"W","States":{"W":{"Type":"Wait","TimestampPath":"$.t","End":true}}}`, `{"t":"tomorrow"}`, ErrRuntime},
+		{"jsonata wait not integer", `{"QueryLanguage":"JSONata","StartAt":"W","States":{"W":{"Type":"Wait","Seconds":"{% 'x' %}","End":true}}}`, `{}`, ErrQueryEvaluationError},
+		{"jsonata fail error not string", `{"QueryLanguage":"JSONata","StartAt":"F","States":{"F":{"Type":"Fail","Error":"{% 5 %}"}}}`, `{}`, ErrQueryEvaluationError},
+		{"jsonata items not array", `{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map","Items":"{% 5 %}","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`, `{}`, ErrQueryEvaluationError},
+		{"heartbeat path missing", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","HeartbeatSecondsPath":"$.h","End":true}}}`, `{}`, ErrRuntime},
+		{"intrinsic path missing", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"x.$":"States.Format('{}', $.nope)"},"End":true}}}`, `{}`, ErrRuntime},
+		{"item selector path missing", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemSelector":{"v.$":"$.nope"},"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`, `[1]`, ErrRuntime},
+		{"result selector path missing", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","ResultSelector":{"v.$":"$.nope"},"End":true}}}`, `{}`, ErrRuntime},
+		{"undefined variable", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"x.$":"$nope"},"End":true}}}`, `{}`, ErrRuntime},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := run(t, c.def, c.input, &scriptInvoker{script: map[string][]scripted{"*": {{Result: json.RawMessage(`{}`)}}}})
+			expectFailure(t, res, c.err)
+			if !strings.HasPrefix(res.Cause, "An error occurred while executing the state") {
+				t.Errorf("cause %q", res.Cause)
+			}
+		})
 	}
 }

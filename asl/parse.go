@@ -22,10 +22,6 @@ func (d *diags) schema(loc, format string, args ...any) {
 	d.add(CodeSchemaValidationFailed, loc, format, args...)
 }
 
-func (d *diags) warn(code, loc, format string, args ...any) {
-	d.list = append(d.list, Diagnostic{Severity: SeverityWarning, Code: code, Message: fmt.Sprintf(format, args...), Location: loc})
-}
-
 // MaxDefinitionBytes is AWS's limit on a definition's size (1 MB).
 const MaxDefinitionBytes = 1 << 20
 
@@ -549,7 +545,7 @@ func (p *parser) optPath(m map[string]any, field, loc string) *optPath {
 		p.d.schema(loc+"/"+field, "The value of '%s' must be a path string or null", field)
 		return nil
 	}
-	jp, err := compilePath(s, false)
+	jp, err := compilePath(s, true)
 	if err != nil {
 		p.d.schema(loc+"/"+field, "%v", err)
 		return nil
@@ -1246,8 +1242,7 @@ func (p *parser) resultWriter(v any, loc, lang string) *resultWriter {
 	return w
 }
 
-// stateNames returns the top-level state names, sorted (for tests and
-// tools).
+// StateNames returns the top-level state names, sorted.
 func (sm *StateMachine) StateNames() []string {
 	names := append([]string(nil), sm.root.names...)
 	sort.Strings(names)

@@ -157,6 +157,9 @@ func compilePath(raw string, vars bool) (*jpath, error) {
 	default:
 		return nil, fmt.Errorf("the path %q must start with '$'", raw)
 	}
+	if nestingDepth(rest) > maxJSONataNesting {
+		return nil, fmt.Errorf("the path %q nests brackets more than %d deep", raw, maxJSONataNesting)
+	}
 	for _, f := range jaywayFuncs {
 		if strings.HasSuffix(rest, "."+f+"()") && len(rest) > len(f)+3 {
 			p.fn = f
@@ -457,4 +460,22 @@ func setPath(doc any, segs []refSeg, value any) (any, error) {
 	}
 	c[s.name] = child
 	return c, nil
+}
+
+// jaywayString renders the path the way AWS's (Jayway) error messages do:
+// bracket notation with single quotes, e.g. $['detail']['request-id'][0].
+func (p *jpath) jaywayString() string {
+	if p.ref == nil {
+		return p.q.String()
+	}
+	var b strings.Builder
+	b.WriteString("$")
+	for _, s := range p.ref {
+		if s.isIdx {
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		} else {
+			b.WriteString("['" + strings.ReplaceAll(s.name, "'", "\\'") + "']")
+		}
+	}
+	return b.String()
 }

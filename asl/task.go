@@ -123,3 +123,5 @@ type S3 interface {
 	ListObjectsV2(ctx context.Context, bucket, prefix string) ([]ObjectInfo, error)
 	PutObject(ctx context.Context, bucket, key string, body []byte) error
 }
+
+var _ TaskInvoker = TaskInvokerFunc(nil)

@@ -35,6 +35,7 @@ type tmpl struct {
 	call   *intrinsic.Call
 	expr   *jexpr
 	src    string // the path or intrinsic text, for messages
+	key    string // the "name.$" key holding a path, for messages
 }
 
 type tfield struct {
@@ -75,7 +76,7 @@ func compileJSONPathTemplate(v any, loc string, d *diags) *tmpl {
 						d.schema(loc+"/"+k, "The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call: %v", k, err)
 						continue
 					}
-					n = &tmpl{kind: tPath, path: p, src: s}
+					n = &tmpl{kind: tPath, path: p, src: s, key: k}
 				}
 				if prev, dup := seen[out]; dup {
 					d.schema(loc+"/"+k, "The field '%s' collides with the field '%s'", k, prev)
@@ -189,12 +190,20 @@ func (t *tmpl) eval(env *evalEnv) (any, *Error) {
 		if err != nil {
 			return nil, asError(err, false)
 		}
+		if !ok && indexPastEnd(t.path, env.pathEnv) {
+			// Jayway (AWS) resolves an array index past the end to null.
+			return nil, nil
+		}
 		if !ok {
 			name := env.pathErr
 			if name == "" {
-				name = ErrParameterPathFailure
+				name = ErrRuntime
 			}
-			return nil, errorf(name, "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", t.src, env.field, mustJSON(docFor(t.path, env.pathEnv)))
+			field := t.key
+			if field == "" {
+				field = env.field
+			}
+			return nil, errorf(name, "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", t.src, field, mustJSON(docFor(t.path, env.pathEnv)))
 		}
 		return v, nil
 	case tIntrinsic:
@@ -207,6 +216,21 @@ func (t *tmpl) eval(env *evalEnv) (any, *Error) {
 		return t.expr.eval(env.states, env.vars)
 	}
 	return nil, errorf(ErrRuntime, "unknown template node")
+}
+
+// indexPastEnd reports whether a reference path failed only because its
+// last step is an index beyond the end of an existing array.
+func indexPastEnd(p *jpath, env pathEnv) bool {
+	if len(p.ref) == 0 || !p.ref[len(p.ref)-1].isIdx {
+		return false
+	}
+	parent := &jpath{raw: p.raw, root: p.root, varName: p.varName, ref: p.ref[:len(p.ref)-1], singular: true}
+	v, ok, err := parent.eval(env)
+	if err != nil || !ok {
+		return false
+	}
+	_, isArr := v.([]any)
+	return isArr
 }
 
 func docFor(p *jpath, env pathEnv) any {

@@ -116,52 +116,15 @@ func intValue(v any) (int64, bool) {
 	return int64(f), true
 }
 
-// jsonEqual is deep JSON equality; numbers compare by value.
-func jsonEqual(a, b any) bool {
-	if isNumber(a) && isNumber(b) {
-		return numCompare(a, b) == 0
-	}
-	switch x := a.(type) {
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !jsonEqual(v, w) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !jsonEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case nil:
-		return b == nil
-	}
-	return false
-}
-
 // toJSONata converts engine values (json.Number) to what jsonata-go
 // understands (float64). Large integers lose precision here: JSONata's
 // numbers are doubles in every implementation.
 func toJSONata(v any) any {
 	switch x := v.(type) {
+	case nil:
+		// jsonata-go represents JSON null as a nil *interface{}; a plain
+		// nil is undefined there.
+		return jsonataNull()
 	case json.Number:
 		f, _ := toFloat(x)
 		return f
@@ -180,6 +143,8 @@ func toJSONata(v any) any {
 	}
 	return v
 }
+
+func jsonataNull() any { return (*any)(nil) }
 
 // fromJSONata normalises a JSONata result to engine values: numbers become
 // json.Number, other Go types are round-tripped through encoding/json.
