@@ -28,10 +28,13 @@ func startupCommand() *cli.Command {
 			}
 			defer os.RemoveAll(dir)
 			bin := filepath.Join(dir, "scones")
-			build := exec.Command("go", "build", "-o", bin, "./cmd/scones")
-			build.Stderr = os.Stderr
-			if err := build.Run(); err != nil {
-				return fmt.Errorf("building scones: %w", err)
+			slim := filepath.Join(dir, "scones-emulator")
+			for _, b := range [][]string{{"-o", bin, "./cmd/scones"}, {"-tags", "nodocker", "-o", slim, "./cmd/scones-emulator"}} {
+				build := exec.Command("go", append([]string{"build"}, b...)...)
+				build.Stderr = os.Stderr
+				if err := build.Run(); err != nil {
+					return fmt.Errorf("building %s: %w", b[len(b)-1], err)
+				}
 			}
 			fmt.Println("| target | runs | ready p50 | ready max | idle RSS |")
 			fmt.Println("| --- | ---: | ---: | ---: | ---: |")
@@ -51,8 +54,13 @@ func startupCommand() *cli.Command {
 				fmt.Printf("| %s | %d | %s | %s | %.1f MiB |\n", name, len(ready), fmtDur(res.percentile(0.5)), fmtDur(res.latencies[len(ready)-1]), float64(rss)/1024)
 				return nil
 			}
-			if err := row("scones emulator", func(port int) *exec.Cmd {
+			if err := row("scones emulator (the CLI)", func(port int) *exec.Cmd {
 				return exec.Command(bin, "emulator", "--addr", "127.0.0.1:"+strconv.Itoa(port))
+			}); err != nil {
+				return err
+			}
+			if err := row("scones-emulator (-tags nodocker)", func(port int) *exec.Cmd {
+				return exec.Command(slim, "--addr", "127.0.0.1:"+strconv.Itoa(port))
 			}); err != nil {
 				return err
 			}

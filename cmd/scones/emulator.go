@@ -1,67 +1,17 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/urfave/cli/v2"
 
-	"github.com/scones/scones/emulator"
+	"github.com/scones/scones/emulator/emulatorcmd"
 )
 
 func emulatorCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "emulator",
-		Usage: "serve the embedded AWS emulator (S3, STS, IAM, Lambda, Step Functions, SageMaker) on one address",
-		Description: `Serves every emulated service on one address, routed by the SigV4 credential
-scope of each request. Point any AWS client at it:
-
-   aws --endpoint-url http://127.0.0.1:4566 s3 ls
-   AWS_ENDPOINT_URL=http://127.0.0.1:4566 go run ./cmd/scones --profile local ...
-
-GET /_scones/health answers 200 with each service's state once it serves.
-SIGINT or SIGTERM stops it cleanly.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "addr", Value: emulator.DefaultAddr, Usage: "listen address", EnvVars: []string{"SCONES_EMULATOR_ADDR"}},
-			&cli.StringFlag{Name: "data-dir", Usage: "keep all state in `DIR` across restarts (default: in memory)", EnvVars: []string{"SCONES_DATA_DIR"}},
-			&cli.BoolFlag{Name: "sync", Usage: "with --data-dir, flush every write to disk (survives power loss, not just a crash)"},
-			&cli.StringFlag{Name: "region", Value: emulator.DefaultRegion, Usage: "region used in ARNs", EnvVars: []string{"SCONES_REGION"}},
-			&cli.StringFlag{Name: "account", Value: emulator.DefaultAccountID, Usage: "account id used in ARNs", EnvVars: []string{"SCONES_ACCOUNT"}},
-			&cli.BoolFlag{Name: "verify-signatures", Usage: "check SigV4 signatures against --credentials and refuse bad ones"},
-			&cli.StringSliceFlag{Name: "credentials", Value: cli.NewStringSlice("test:test"), Usage: "`ACCESS_KEY:SECRET` pairs accepted with --verify-signatures"},
-			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "multiply Step Functions waits and retry intervals by this (0 = never wait)"},
-		},
-		Action: func(c *cli.Context) error {
-			log, err := logger(c)
-			if err != nil {
-				return err
-			}
-			creds := map[string]string{}
-			for _, pair := range c.StringSlice("credentials") {
-				k, v, ok := strings.Cut(pair, ":")
-				if !ok || k == "" || v == "" {
-					return fmt.Errorf("--credentials %q: want ACCESS_KEY:SECRET", pair)
-				}
-				creds[k] = v
-			}
-			srv, err := emulator.Start(c.Context, emulator.Options{
-				Addr:             c.String("addr"),
-				DataDir:          c.String("data-dir"),
-				Sync:             c.Bool("sync"),
-				Region:           c.String("region"),
-				AccountID:        c.String("account"),
-				VerifySignatures: c.Bool("verify-signatures"),
-				Credentials:      creds,
-				TimeScale:        c.Float64("time-scale"),
-				Logger:           log,
-			})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "scones emulator serving on %s\n", srv.URL())
-			<-c.Context.Done()
-			log.Info("stopping emulator")
-			return srv.Close()
-		},
+		Name:        "emulator",
+		Usage:       "serve the embedded AWS emulator (S3, STS, IAM, Lambda, Step Functions, SageMaker) on one address",
+		Description: emulatorcmd.Description,
+		Flags:       emulatorcmd.Flags(),
+		Action:      emulatorcmd.Action,
 	}
 }

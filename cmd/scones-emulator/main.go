@@ -1,0 +1,38 @@
+// Command scones-emulator is the embedded AWS emulator alone: the same
+// server and flags as `scones emulator`, in a binary without the workflow's
+// SDK clients, for the fastest start (CI services, containers).
+//
+// Build it with -tags nodocker to leave out Docker mode for SageMaker
+// containers (testcontainers-go, whose initialisation scans every process on
+// the machine): `go build -tags nodocker ./cmd/scones-emulator`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/scones/scones/emulator/emulatorcmd"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := &cli.App{
+		Name:        "scones-emulator",
+		Usage:       "serve the scones AWS emulator (S3, STS, IAM, Lambda, Step Functions, SageMaker) on one address",
+		Description: emulatorcmd.Description,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error", EnvVars: []string{"SCONES_LOG_LEVEL"}},
+		}, emulatorcmd.Flags()...),
+		Action: emulatorcmd.Action,
+	}
+	if err := app.RunContext(ctx, os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "scones-emulator:", err)
+		os.Exit(1)
+	}
+}
