@@ -185,6 +185,17 @@ func TestPipelineInProcess(t *testing.T) {
 		t.Fatalf("report = %v, %v", files, err)
 	}
 
+	t.Run("all", func(t *testing.T) {
+		all, err := pipeline.RunAll(ctx, env, pipeline.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := all.Summary
+		t.Logf("run --all: %+v", s)
+		if len(all.Executions) != 50 || s.Succeeded == 0 || s.FailedThreshold == 0 || s.FailedOther != 0 {
+			t.Errorf("distributed map over 50 test images: %d results, %+v", len(all.Executions), s)
+		}
+	})
 	t.Run("load", func(t *testing.T) { loadTest(t, ctx, env) })
 	t.Run("faults", func(t *testing.T) { faultTest(t, ctx, env, srv) })
 

@@ -196,6 +196,7 @@ func (e *Env) roles() []struct{ name, service, policy string } {
 			statement{Effect: "Allow", Action: "lambda:InvokeFunction", Resource: fns},
 			statement{Effect: "Allow", Action: "s3:ListBucket", Resource: bucket},
 			statement{Effect: "Allow", Action: "s3:GetObject", Resource: bucket + "/*"},
+			statement{Effect: "Allow", Action: "s3:PutObject", Resource: bucket + "/runs/*"},
 			statement{Effect: "Allow", Action: []string{"states:StartExecution", "states:DescribeExecution", "states:StopExecution"}, Resource: []string{
 				e.stateMachineArn(n.StateMachine + "-all"), e.arn("states", "execution:"+n.StateMachine+"-all/*"),
 			}},

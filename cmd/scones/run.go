@@ -22,6 +22,7 @@ outcome: run exits 0 when those are the only failures, and 1 when anything
 else failed.`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 10, Usage: "executions to start"},
+			&cli.BoolFlag{Name: "all", Usage: "classify every test image in one execution: a Distributed Map over the test/ prefix"},
 			&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "executions in flight at once"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for picking images (default: random)"},
 			&cli.StringFlag{Name: "out", Value: "scones-out", Usage: "write runs.json (for monitor) to `DIR`"},
@@ -33,9 +34,12 @@ else failed.`,
 				return err
 			}
 			defer s.Close()
-			res, err := pipeline.Run(c.Context, s.env, pipeline.RunOptions{
-				Count: c.Int("count"), Concurrency: c.Int("concurrency"), Seed: c.Int64("seed"), Progress: true,
-			})
+			opts := pipeline.RunOptions{Count: c.Int("count"), Concurrency: c.Int("concurrency"), Seed: c.Int64("seed"), Progress: true}
+			run := pipeline.Run
+			if c.Bool("all") {
+				run = pipeline.RunAll
+			}
+			res, err := run(c.Context, s.env, opts)
 			if err != nil {
 				return err
 			}
