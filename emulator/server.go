@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -201,7 +202,14 @@ func (s *Server) Listen(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.listener = ln
-	s.url = "http://" + ln.Addr().String()
+	// A wildcard listener ("0.0.0.0:4566", reported as [::]) is reached on
+	// loopback by the processes the emulator starts.
+	addr := ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	s.url = "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 30 * time.Second}
 	s.ready = true
 	srv := s.http

@@ -81,7 +81,10 @@ func (s *Service) createBucket(bucket, region string, idempotent bool) error {
 	}
 	return s.st.Update(func(tx store.Tx) error {
 		if _, ok := tx.Get(tBuckets, bucket); ok {
-			if idempotent {
+			// In us-east-1, S3 answers 200 OK to the owner re-creating a
+			// bucket (a legacy of the original region); elsewhere it is
+			// BucketAlreadyOwnedByYou.
+			if idempotent || region == "us-east-1" {
 				return nil
 			}
 			return awsapi.Errorf(http.StatusConflict, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it: %s", bucket)

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/scones/scones/emulator"
 )
 
 func TestBuckets(t *testing.T) {
@@ -25,7 +27,17 @@ func TestBuckets(t *testing.T) {
 	e.bucket(t, "alpha")
 	e.bucket(t, "beta.with.dots")
 
-	_, err := e.c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("alpha")})
+	// us-east-1 answers 200 to the owner re-creating a bucket; other
+	// regions answer BucketAlreadyOwnedByYou.
+	if _, err := e.c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("alpha")}); err != nil {
+		t.Fatalf("re-create in us-east-1: %v", err)
+	}
+	eu := newClient(startServer(t, emulator.Options{Region: "eu-west-1"}).URL(), func(o *s3.Options) { o.Region = "eu-west-1" })
+	euIn := &s3.CreateBucketInput{Bucket: aws.String("gamma"), CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: "eu-west-1"}}
+	if _, err := eu.CreateBucket(ctx, euIn); err != nil {
+		t.Fatal(err)
+	}
+	_, err := eu.CreateBucket(ctx, euIn)
 	wantCode(t, err, "BucketAlreadyOwnedByYou")
 
 	if _, err := e.c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("alpha")}); err != nil {

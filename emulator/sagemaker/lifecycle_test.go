@@ -70,8 +70,8 @@ func TestValidation(t *testing.T) {
 			"AlgorithmSpecification": map[string]any{"TrainingImage": classifierImage, "TrainingInputMode": "File"},
 			"ResourceConfig":         map[string]any{"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
 			"InputDataConfig":        []any{map[string]any{"ChannelName": "train"}}}, "ValidationException", "inputDataConfig.1.member.dataSource"},
-		{"DescribeTrainingJob", map[string]any{"TrainingJobName": "none"}, "ResourceNotFound", "none"},
-		{"StopTrainingJob", map[string]any{"TrainingJobName": "none"}, "ResourceNotFound", "none"},
+		{"DescribeTrainingJob", map[string]any{"TrainingJobName": "none"}, "ValidationException", "none"},
+		{"StopTrainingJob", map[string]any{"TrainingJobName": "none"}, "ValidationException", "none"},
 		{"DescribeModel", map[string]any{"ModelName": "none"}, "ValidationException", `Could not find model "arn:aws:sagemaker:us-east-1:000000000000:model/none".`},
 		{"CreateModel", map[string]any{"ModelName": "m"}, "ValidationException", "PrimaryContainer or Containers"},
 		{"CreateEndpointConfig", map[string]any{"EndpointConfigName": "c", "ProductionVariants": []any{map[string]any{"VariantName": "v", "ModelName": "none", "InstanceType": "ml.m5.large"}}},
@@ -569,7 +569,7 @@ print(json.dumps(res))
 	}
 	if res.Status != "Completed" || res.CreatedYear != time.Now().Year() || len(res.Transitions) != 5 || res.Endpoint != "InService" ||
 		res.Variant != "AllTraffic" || !strings.HasPrefix(res.Body, `{"bytes":5,`) ||
-		res.Error.Code != "ValidationError" || res.Error.Message != "Endpoint missing of account 000000000000 not found." || res.JobError != "ResourceNotFound" {
+		res.Error.Code != "ValidationError" || res.Error.Message != "Endpoint missing of account 000000000000 not found." || res.JobError != "ValidationException" {
 		t.Errorf("boto3 saw %s", out)
 	}
 }

@@ -660,7 +660,7 @@ func (s *Service) describeTrainingJob(_ context.Context, body []byte) (any, erro
 		return nil, err
 	}
 	if j == nil {
-		return nil, awsapi.Errorf(http.StatusBadRequest, "ResourceNotFound", "Requested resource not found: training job %s does not exist.", in.TrainingJobName)
+		return nil, awsapi.Errorf(http.StatusBadRequest, "ValidationException", "Requested resource not found: training job %s does not exist.", in.TrainingJobName)
 	}
 	return j, nil
 }
@@ -700,7 +700,7 @@ func (s *Service) stopTrainingJob(_ context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	if j == nil {
-		return nil, awsapi.Errorf(http.StatusBadRequest, "ResourceNotFound", "Requested resource not found: training job %s does not exist.", in.TrainingJobName)
+		return nil, awsapi.Errorf(http.StatusBadRequest, "ValidationException", "Requested resource not found: training job %s does not exist.", in.TrainingJobName)
 	}
 	s.mu.Lock()
 	rj := s.jobs[in.TrainingJobName]

@@ -1,0 +1,334 @@
+package sconescontainer
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// Image and build constants.
+const (
+	// DefaultImage is the repo:tag BuildImage gives the image unless
+	// WithImageTag says otherwise.
+	DefaultImage = "scones-emulator:dev"
+	// ContentHashLabel is the image label holding the SHA-256 of the build
+	// context (Dockerfile and binaries). BuildImage skips the Docker build
+	// when the image already carries the hash of the context it would send.
+	ContentHashLabel = "scones.content-hash"
+	// DockerfilePath is where the Dockerfile lives in the scones module.
+	DockerfilePath = "build/emulator/Dockerfile"
+
+	modulePath = "github.com/scones/scones"
+	binDir     = "rootfs/usr/local/bin"
+)
+
+// program is a binary built into the image.
+type program struct{ name, pkg string }
+
+// programs are the binaries built into the image.
+func programs() []program {
+	return []program{
+		{"scones", "./cmd/scones"},
+		{"image-classifier", "./cmd/image-classifier"},
+	}
+}
+
+// BuildOption configures BuildImage.
+type BuildOption func(*buildConfig)
+
+type buildConfig struct {
+	tag      string
+	log      io.Writer
+	cacheDir string
+}
+
+// WithImageTag names the built image (repo:tag); default DefaultImage.
+func WithImageTag(tag string) BuildOption { return func(c *buildConfig) { c.tag = tag } }
+
+// WithBuildLog receives the output of go build and of the Docker build;
+// default io.Discard.
+func WithBuildLog(w io.Writer) BuildOption { return func(c *buildConfig) { c.log = w } }
+
+// WithCacheDir is where the static binaries are linked; default
+// <user cache dir>/scones/sconescontainer. Keeping them there lets go build
+// skip relinking unchanged binaries. Concurrent BuildImage calls for
+// different module trees should use different cache directories.
+func WithCacheDir(dir string) BuildOption { return func(c *buildConfig) { c.cacheDir = dir } }
+
+// BuildImage builds the emulator image from the scones module in moduleDir
+// (empty: the module containing the working directory) and returns its
+// repo:tag, DefaultImage unless WithImageTag says otherwise.
+//
+// It compiles cmd/scones and cmd/image-classifier static for Linux on the
+// Docker daemon's architecture, packs them with build/emulator/Dockerfile
+// into a deterministic tar, and hashes it. If an image with that tag
+// already carries the hash in its scones.content-hash label, nothing more
+// is done; otherwise the tar is sent to Docker (through testcontainers-go,
+// KeepImage) and the image it replaces under the tag is removed when no
+// container uses it. Without a reachable Docker daemon the error wraps
+// ErrDockerUnavailable.
+func BuildImage(ctx context.Context, moduleDir string, opts ...BuildOption) (string, error) {
+	cfg := buildConfig{tag: DefaultImage, log: io.Discard}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	repo, tag, ok := splitTag(cfg.tag)
+	if !ok {
+		return "", fmt.Errorf("sconescontainer: image tag %q: want repo:tag", cfg.tag)
+	}
+	mod, err := findModule(ctx, moduleDir)
+	if err != nil {
+		return "", err
+	}
+	if cfg.cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		cfg.cacheDir = filepath.Join(base, "scones", "sconescontainer")
+	}
+
+	provider, err := dockerProvider(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer provider.Close()
+	cli := provider.Client()
+	ver, err := cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return "", fmt.Errorf("sconescontainer: docker version: %w", err)
+	}
+	if ver.Os != "" && ver.Os != "linux" {
+		return "", fmt.Errorf("sconescontainer: the Docker daemon runs %s containers; the emulator image needs linux", ver.Os)
+	}
+	arch := ver.Arch
+	if arch == "" {
+		return "", errors.New("sconescontainer: the Docker daemon did not report its architecture")
+	}
+
+	bins := filepath.Join(cfg.cacheDir, "linux_"+arch)
+	if err := goBuild(ctx, mod, bins, arch, cfg.log); err != nil {
+		return "", err
+	}
+	dockerfile, err := os.ReadFile(filepath.Join(mod, DockerfilePath))
+	if err != nil {
+		return "", fmt.Errorf("sconescontainer: %w", err)
+	}
+	tarFile, sum, err := writeContext(dockerfile, bins)
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tarFile.Name())
+	defer tarFile.Close()
+
+	old, err := cli.ImageInspect(ctx, cfg.tag)
+	switch {
+	case err == nil:
+		if old.Config != nil && old.Config.Labels[ContentHashLabel] == sum {
+			fmt.Fprintf(cfg.log, "sconescontainer: %s is up to date (%s %s)\n", cfg.tag, ContentHashLabel, sum)
+			return cfg.tag, nil
+		}
+	case errdefs.IsNotFound(err):
+	default:
+		return "", fmt.Errorf("sconescontainer: inspect %s: %w", cfg.tag, err)
+	}
+
+	if _, err := tarFile.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("sconescontainer: %w", err)
+	}
+	req := &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
+		ContextArchive: tarFile,
+		Dockerfile:     "Dockerfile",
+		Repo:           repo,
+		Tag:            tag,
+		KeepImage:      true,
+		BuildLogWriter: cfg.log,
+		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
+			o.Labels = map[string]string{
+				ContentHashLabel:                  sum,
+				"org.opencontainers.image.title":  "scones emulator",
+				"org.opencontainers.image.source": modulePath,
+			}
+		},
+	}}
+	start := time.Now()
+	if _, err := provider.BuildImage(ctx, req); err != nil {
+		return "", fmt.Errorf("sconescontainer: docker build %s: %w", cfg.tag, err)
+	}
+	fmt.Fprintf(cfg.log, "sconescontainer: built %s in %v\n", cfg.tag, time.Since(start).Round(time.Millisecond))
+
+	// The replaced image is now untagged; remove it with its untagged
+	// parents (the classic builder's intermediate images), unless a
+	// container still uses it (then Docker refuses, and it stays).
+	if old.ID != "" {
+		if now, err := cli.ImageInspect(ctx, cfg.tag); err == nil && now.ID != old.ID {
+			if _, err := cli.ImageRemove(ctx, old.ID, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
+				fmt.Fprintf(cfg.log, "sconescontainer: removed the previous %s (%s)\n", cfg.tag, old.ID)
+			}
+		}
+	}
+	return cfg.tag, nil
+}
+
+// splitTag splits repo:tag, where repo may hold a registry host:port.
+func splitTag(ref string) (repo, tag string, ok bool) {
+	i := strings.LastIndexByte(ref, ':')
+	if i <= 0 || i == len(ref)-1 || strings.ContainsRune(ref[i+1:], '/') {
+		return "", "", false
+	}
+	return ref[:i], ref[i+1:], true
+}
+
+// findModule returns the root of the scones module: dir, or the module of
+// the working directory when dir is empty.
+func findModule(ctx context.Context, dir string) (string, error) {
+	if dir == "" {
+		cmd := exec.CommandContext(ctx, "go", "env", "GOMOD")
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("sconescontainer: go env GOMOD: %w%s", err, stderrOf(err))
+		}
+		gomod := strings.TrimSpace(string(out))
+		if gomod == "" || gomod == os.DevNull {
+			return "", errors.New("sconescontainer: the working directory is not in a Go module; pass the scones module directory")
+		}
+		dir = filepath.Dir(gomod)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("sconescontainer: %w", err)
+	}
+	data, err := os.ReadFile(filepath.Join(abs, "go.mod"))
+	if err != nil {
+		return "", fmt.Errorf("sconescontainer: %s is not the scones module: %w", abs, err)
+	}
+	if got := moduleLine(data); got != modulePath {
+		return "", fmt.Errorf("sconescontainer: %s holds module %q, not %s", abs, got, modulePath)
+	}
+	if _, err := os.Stat(filepath.Join(abs, DockerfilePath)); err != nil {
+		return "", fmt.Errorf("sconescontainer: %w", err)
+	}
+	return abs, nil
+}
+
+// moduleLine returns the module path declared in a go.mod.
+func moduleLine(gomod []byte) string {
+	for line := range strings.SplitSeq(string(gomod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
+// goBuild links every program static for linux/arch into dir. The output
+// paths are stable, so go build leaves an up-to-date binary alone.
+func goBuild(ctx context.Context, mod, dir, arch string, log io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("sconescontainer: %w", err)
+	}
+	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}
+	for _, p := range programs() {
+		args = append(args, p.pkg)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stdout = log
+	cmd.Stderr = io.MultiWriter(log, &stderr)
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("sconescontainer: go %s (GOOS=linux GOARCH=%s CGO_ENABLED=0) in %s: %w\n%s", strings.Join(args, " "), arch, mod, err, strings.TrimSpace(stderr.String()))
+	}
+	fmt.Fprintf(log, "sconescontainer: go build for linux/%s took %v\n", arch, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// writeContext writes the Docker build context as a tar to a temporary
+// file and returns it with the SHA-256 of its bytes. The tar is
+// deterministic (fixed times, owner root, fixed order), so the same
+// Dockerfile and binaries always hash the same.
+func writeContext(dockerfile []byte, bins string) (*os.File, string, error) {
+	f, err := os.CreateTemp("", "scones-emulator-context-*.tar")
+	if err != nil {
+		return nil, "", fmt.Errorf("sconescontainer: %w", err)
+	}
+	fail := func(err error) (*os.File, string, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", fmt.Errorf("sconescontainer: build context: %w", err)
+	}
+	h := sha256.New()
+	tw := tar.NewWriter(io.MultiWriter(f, h))
+	epoch := time.Unix(0, 0).UTC()
+	header := func(name string, typ byte, mode, size int64) *tar.Header {
+		return &tar.Header{Name: name, Typeflag: typ, Mode: mode, Size: size, ModTime: epoch, Format: tar.FormatPAX}
+	}
+	if err := tw.WriteHeader(header("Dockerfile", tar.TypeReg, 0o644, int64(len(dockerfile)))); err != nil {
+		return fail(err)
+	}
+	if _, err := tw.Write(dockerfile); err != nil {
+		return fail(err)
+	}
+	for _, d := range []string{"rootfs/", "rootfs/usr/", "rootfs/usr/local/", binDir + "/"} {
+		if err := tw.WriteHeader(header(d, tar.TypeDir, 0o755, 0)); err != nil {
+			return fail(err)
+		}
+	}
+	for _, p := range programs() {
+		if err := addFile(tw, header(binDir+"/"+p.name, tar.TypeReg, 0o755, 0), filepath.Join(bins, p.name)); err != nil {
+			return fail(err)
+		}
+	}
+	// The sticky, world-writable /tmp that scratch lacks.
+	if err := tw.WriteHeader(header("rootfs/tmp/", tar.TypeDir, 0o1777, 0)); err != nil {
+		return fail(err)
+	}
+	if err := tw.Close(); err != nil {
+		return fail(err)
+	}
+	return f, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func addFile(tw *tar.Writer, hdr *tar.Header, path string) error {
+	src, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	hdr.Size = fi.Size()
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if _, err := io.Copy(tw, src); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func stderrOf(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+		return ": " + strings.TrimSpace(string(ee.Stderr))
+	}
+	return ""
+}
