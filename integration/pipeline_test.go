@@ -65,7 +65,18 @@ func TestPipelineInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	env := newEnv(t, srv.URL())
+	runSuite(t, ctx, srv.URL(), func(t *testing.T, env *pipeline.Env) {
+		t.Run("load", func(t *testing.T) { loadTest(t, ctx, env) })
+		t.Run("faults", func(t *testing.T) { faultTest(t, ctx, env, srv) })
+	})
+}
+
+// runSuite is the end-to-end suite against the emulator at url: stage,
+// train, deploy twice, 100 executions with their histories, capture,
+// monitor, the Distributed Map run, extra (backend-specific checks), and
+// destroy.
+func runSuite(t *testing.T, ctx context.Context, url string, extra func(*testing.T, *pipeline.Env)) {
+	env := newEnv(t, url)
 	archive, err := fixtures.WriteCommitted(t.TempDir(), fixtures.MiniPython)
 	if err != nil {
 		t.Fatal(err)
@@ -196,8 +207,9 @@ func TestPipelineInProcess(t *testing.T) {
 			t.Errorf("distributed map over 50 test images: %d results, %+v", len(all.Executions), s)
 		}
 	})
-	t.Run("load", func(t *testing.T) { loadTest(t, ctx, env) })
-	t.Run("faults", func(t *testing.T) { faultTest(t, ctx, env, srv) })
+	if extra != nil {
+		extra(t, env)
+	}
 
 	// Destroy: nothing tagged is left.
 	if _, err := pipeline.Destroy(ctx, env, pipeline.DestroyOptions{}); err != nil {
