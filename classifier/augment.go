@@ -6,9 +6,8 @@ import (
 )
 
 // cropPad is the padding of the random crop: the image is shifted by up to
-// this many pixels in each direction, exposing zeros (the mean colour after
-// normalisation... approximately: zeros in [0,1] space are black, so the
-// shift exposes the per-channel mean instead, see applyAug).
+// this many pixels in each direction; the exposed border takes the image's
+// mean colour (see applyAug).
 const cropPad = 4
 
 type augParams struct {
@@ -21,14 +20,21 @@ type augParams struct {
 	// crop_color_transform: inverse affine map around the image centre
 	affine bool
 	a      [4]float64
+	// cutout: a square of side cut centred at (cx, cy) is set to the mean colour
+	cut, cx, cy int
 }
 
 // drawAug draws the random augmentation for one image. All randomness is
 // drawn serially from rng so training is deterministic.
-func drawAug(rng *rand.Rand, kind string) augParams {
+func drawAug(rng *rand.Rand, kind string, cutout, h, w int) augParams {
 	var p augParams
 	if kind == "none" {
 		return p
+	}
+	if cutout > 0 {
+		p.cut = cutout
+		p.cx = rng.IntN(w)
+		p.cy = rng.IntN(h)
 	}
 	p.flip = rng.IntN(2) == 1
 	p.dx = rng.IntN(2*cropPad+1) - cropPad
@@ -116,6 +122,18 @@ func applyAug(src, dst []float32, h, w int, p augParams) {
 	}
 	if p.color {
 		colorJitter(dst, hw, p)
+	}
+	if p.cut > 0 {
+		y0, y1 := max(0, p.cy-p.cut/2), min(h, p.cy-p.cut/2+p.cut)
+		x0, x1 := max(0, p.cx-p.cut/2), min(w, p.cx-p.cut/2+p.cut)
+		for c := 0; c < 3; c++ {
+			for y := y0; y < y1; y++ {
+				row := dst[c*hw+y*w : c*hw+(y+1)*w]
+				for x := x0; x < x1; x++ {
+					row[x] = mean[c]
+				}
+			}
+		}
 	}
 }
 

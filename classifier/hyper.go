@@ -13,8 +13,9 @@ import (
 // accepts: the SageMaker built-in image-classification algorithm's names
 // plus the scones extension "seed".
 func HyperparameterNames() []string {
-	names := make([]string, 0, len(hyperHandlers))
-	for n := range hyperHandlers {
+	hs := hyperHandlers()
+	names := make([]string, 0, len(hs))
+	for n := range hs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -23,214 +24,216 @@ func HyperparameterNames() []string {
 
 type hyperHandler func(cfg *TrainConfig, v string) error
 
-var resnetDepths = []int{18, 34, 50, 101, 152, 200, 20, 32, 44, 56, 110}
-
-// hyperHandlers is read-only after package initialisation.
-var hyperHandlers = map[string]hyperHandler{
-	"num_classes": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 2, 1<<20)
-		c.NumClasses = n
-		return err
-	},
-	"num_training_samples": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 1, math.MaxInt32)
-		c.NumTrainingSamples = n
-		return err
-	},
-	"image_shape": func(c *TrainConfig, v string) error {
-		parts := strings.Split(v, ",")
-		if len(parts) != 3 {
-			return fmt.Errorf("want num_channels,height,width (e.g. 3,32,32)")
-		}
-		var d [3]int
-		for i, p := range parts {
-			n, err := parseInt(p, 1, 4096)
+// hyperHandlers returns the parser of every accepted name. It builds a new
+// map on each call so the package holds no mutable state.
+func hyperHandlers() map[string]hyperHandler {
+	resnetDepths := []int{18, 34, 50, 101, 152, 200, 20, 32, 44, 56, 110}
+	return map[string]hyperHandler{
+		"num_classes": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 2, 1<<20)
+			c.NumClasses = n
+			return err
+		},
+		"num_training_samples": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 1, math.MaxInt32)
+			c.NumTrainingSamples = n
+			return err
+		},
+		"image_shape": func(c *TrainConfig, v string) error {
+			parts := strings.Split(v, ",")
+			if len(parts) != 3 {
+				return fmt.Errorf("want num_channels,height,width (e.g. 3,32,32)")
+			}
+			var d [3]int
+			for i, p := range parts {
+				n, err := parseInt(p, 1, 4096)
+				if err != nil {
+					return err
+				}
+				d[i] = n
+			}
+			if d[0] != 3 {
+				return fmt.Errorf("only 3-channel (RGB) images are supported, got %d channels", d[0])
+			}
+			if d[1] < 4 || d[2] < 4 || d[1] > 512 || d[2] > 512 {
+				return fmt.Errorf("height and width must be in [4, 512], got %dx%d", d[1], d[2])
+			}
+			c.Channels, c.Height, c.Width = d[0], d[1], d[2]
+			return nil
+		},
+		"epochs": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 1, 100000)
+			c.Epochs = n
+			return err
+		},
+		"learning_rate": func(c *TrainConfig, v string) error {
+			f, err := parseFloat(v, 0, 1)
+			if err == nil && f == 0 {
+				err = fmt.Errorf("must be greater than 0")
+			}
+			c.LearningRate = f
+			return err
+		},
+		"mini_batch_size": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 2, 100000)
+			c.MiniBatchSize = n
+			return err
+		},
+		"optimizer": func(c *TrainConfig, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if !slices.Contains([]string{"sgd", "adam", "rmsprop", "nag"}, v) {
+				return fmt.Errorf("want one of sgd, adam, rmsprop, nag")
+			}
+			c.Optimizer = v
+			return nil
+		},
+		"momentum":            floatField(func(c *TrainConfig) *float64 { return &c.Momentum }),
+		"weight_decay":        floatField(func(c *TrainConfig) *float64 { return &c.WeightDecay }),
+		"beta_1":              floatField(func(c *TrainConfig) *float64 { return &c.Beta1 }),
+		"beta_2":              floatField(func(c *TrainConfig) *float64 { return &c.Beta2 }),
+		"eps":                 floatField(func(c *TrainConfig) *float64 { return &c.Eps }),
+		"gamma":               floatField(func(c *TrainConfig) *float64 { return &c.Gamma }),
+		"lr_scheduler_factor": floatField(func(c *TrainConfig) *float64 { return &c.LRSchedulerFactor }),
+		"lr_scheduler_step": func(c *TrainConfig, v string) error {
+			var steps []int
+			for _, p := range strings.Split(v, ",") {
+				if strings.TrimSpace(p) == "" {
+					continue
+				}
+				n, err := parseInt(p, 1, 100000)
+				if err != nil {
+					return err
+				}
+				if len(steps) > 0 && n <= steps[len(steps)-1] {
+					return fmt.Errorf("epochs must be strictly increasing, got %q", v)
+				}
+				steps = append(steps, n)
+			}
+			if len(steps) == 0 {
+				return fmt.Errorf("want comma-separated epochs, e.g. 10,20")
+			}
+			c.LRSchedulerStep = steps
+			return nil
+		},
+		"augmentation_type": func(c *TrainConfig, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if !slices.Contains([]string{"crop", "crop_color", "crop_color_transform", "none"}, v) {
+				return fmt.Errorf("want one of crop, crop_color, crop_color_transform (or none, a scones extension)")
+			}
+			c.Augmentation = v
+			return nil
+		},
+		"early_stopping": func(c *TrainConfig, v string) error {
+			b, err := parseBool(v)
+			c.EarlyStopping = b
+			return err
+		},
+		"early_stopping_min_epochs": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 1, 100000)
+			c.EarlyStoppingMinEpochs = n
+			return err
+		},
+		"early_stopping_patience": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 1, 100000)
+			c.EarlyStoppingPatience = n
+			return err
+		},
+		"early_stopping_tolerance": floatField(func(c *TrainConfig) *float64 { return &c.EarlyStoppingTolerance }),
+		"top_k": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 2, 1<<20)
+			c.TopK = n
+			return err
+		},
+		"use_weighted_loss": func(c *TrainConfig, v string) error {
+			b, err := parseBool(v)
+			c.UseWeightedLoss = b
+			return err
+		},
+		"use_pretrained_model": func(c *TrainConfig, v string) error {
+			b, err := parseBool(v)
 			if err != nil {
 				return err
 			}
-			d[i] = n
-		}
-		if d[0] != 3 {
-			return fmt.Errorf("only 3-channel (RGB) images are supported, got %d channels", d[0])
-		}
-		if d[1] < 4 || d[2] < 4 || d[1] > 512 || d[2] > 512 {
-			return fmt.Errorf("height and width must be in [4, 512], got %dx%d", d[1], d[2])
-		}
-		c.Channels, c.Height, c.Width = d[0], d[1], d[2]
-		return nil
-	},
-	"epochs": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 1, 100000)
-		c.Epochs = n
-		return err
-	},
-	"learning_rate": func(c *TrainConfig, v string) error {
-		f, err := parseFloat(v, 0, 1)
-		if err == nil && f == 0 {
-			err = fmt.Errorf("must be greater than 0")
-		}
-		c.LearningRate = f
-		return err
-	},
-	"mini_batch_size": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 2, 100000)
-		c.MiniBatchSize = n
-		return err
-	},
-	"optimizer": func(c *TrainConfig, v string) error {
-		v = strings.ToLower(strings.TrimSpace(v))
-		if !slices.Contains([]string{"sgd", "adam", "rmsprop", "nag"}, v) {
-			return fmt.Errorf("want one of sgd, adam, rmsprop, nag")
-		}
-		c.Optimizer = v
-		return nil
-	},
-	"momentum":            floatField(func(c *TrainConfig) *float64 { return &c.Momentum }),
-	"weight_decay":        floatField(func(c *TrainConfig) *float64 { return &c.WeightDecay }),
-	"beta_1":              floatField(func(c *TrainConfig) *float64 { return &c.Beta1 }),
-	"beta_2":              floatField(func(c *TrainConfig) *float64 { return &c.Beta2 }),
-	"eps":                 floatField(func(c *TrainConfig) *float64 { return &c.Eps }),
-	"gamma":               floatField(func(c *TrainConfig) *float64 { return &c.Gamma }),
-	"lr_scheduler_factor": floatField(func(c *TrainConfig) *float64 { return &c.LRSchedulerFactor }),
-	"lr_scheduler_step": func(c *TrainConfig, v string) error {
-		var steps []int
-		for _, p := range strings.Split(v, ",") {
-			if strings.TrimSpace(p) == "" {
-				continue
+			if b {
+				return fmt.Errorf("1 is not supported: there are no pretrained weights for this network (it trains from scratch); use 0")
 			}
-			n, err := parseInt(p, 1, 100000)
+			return nil
+		},
+		"multi_label": func(c *TrainConfig, v string) error {
+			b, err := parseBool(v)
 			if err != nil {
 				return err
 			}
-			if len(steps) > 0 && n <= steps[len(steps)-1] {
-				return fmt.Errorf("epochs must be strictly increasing, got %q", v)
+			if b {
+				return fmt.Errorf("1 is not supported: only single-label classification is implemented; use 0")
 			}
-			steps = append(steps, n)
-		}
-		if len(steps) == 0 {
-			return fmt.Errorf("want comma-separated epochs, e.g. 10,20")
-		}
-		c.LRSchedulerStep = steps
-		return nil
-	},
-	"augmentation_type": func(c *TrainConfig, v string) error {
-		v = strings.ToLower(strings.TrimSpace(v))
-		if !slices.Contains([]string{"crop", "crop_color", "crop_color_transform", "none"}, v) {
-			return fmt.Errorf("want one of crop, crop_color, crop_color_transform (or none, a scones extension)")
-		}
-		c.Augmentation = v
-		return nil
-	},
-	"early_stopping": func(c *TrainConfig, v string) error {
-		b, err := parseBool(v)
-		c.EarlyStopping = b
-		return err
-	},
-	"early_stopping_min_epochs": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 1, 100000)
-		c.EarlyStoppingMinEpochs = n
-		return err
-	},
-	"early_stopping_patience": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 1, 100000)
-		c.EarlyStoppingPatience = n
-		return err
-	},
-	"early_stopping_tolerance": floatField(func(c *TrainConfig) *float64 { return &c.EarlyStoppingTolerance }),
-	"top_k": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 2, 1<<20)
-		c.TopK = n
-		return err
-	},
-	"use_weighted_loss": func(c *TrainConfig, v string) error {
-		b, err := parseBool(v)
-		c.UseWeightedLoss = b
-		return err
-	},
-	"use_pretrained_model": func(c *TrainConfig, v string) error {
-		b, err := parseBool(v)
-		if err != nil {
-			return err
-		}
-		if b {
-			return fmt.Errorf("1 is not supported: there are no pretrained weights for this network (it trains from scratch); use 0")
-		}
-		return nil
-	},
-	"multi_label": func(c *TrainConfig, v string) error {
-		b, err := parseBool(v)
-		if err != nil {
-			return err
-		}
-		if b {
-			return fmt.Errorf("1 is not supported: only single-label classification is implemented; use 0")
-		}
-		return nil
-	},
-	"num_layers": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 1, 1000)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(resnetDepths, n) {
-			return fmt.Errorf("want one of 18, 34, 50, 101, 152, 200 or 20, 32, 44, 56, 110 (ResNet depths), got %d", n)
-		}
-		c.Notes = append(c.Notes, fmt.Sprintf("num_layers=%d selects the ResNet depth on AWS; this classifier always uses its small CNN (%s), so num_layers is validated but does not change the network", n, describeStages(DefaultStages())))
-		return nil
-	},
-	"resize": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 1, 4096)
-		if err != nil {
-			return err
-		}
-		c.Notes = append(c.Notes, fmt.Sprintf("resize=%d: images are resized straight to image_shape (%dx%d) instead of first resizing their shorter side to %d", n, c.Height, c.Width, n))
-		return nil
-	},
-	"precision_dtype": func(c *TrainConfig, v string) error {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "float32":
-		case "float16":
-			c.Notes = append(c.Notes, "precision_dtype=float16: training runs in float32 (there is no half-precision arithmetic on the CPU)")
-		default:
-			return fmt.Errorf("want float32 or float16")
-		}
-		return nil
-	},
-	"kv_store": func(c *TrainConfig, v string) error {
-		switch strings.TrimSpace(v) {
-		case "dist_sync", "dist_async":
-			c.Notes = append(c.Notes, fmt.Sprintf("kv_store=%s has no effect: training runs on a single machine", strings.TrimSpace(v)))
 			return nil
-		}
-		return fmt.Errorf("want dist_sync or dist_async")
-	},
-	"checkpoint_frequency": func(c *TrainConfig, v string) error {
-		n, err := parseInt(v, 1, 100000)
-		if err != nil {
-			return err
-		}
-		c.Notes = append(c.Notes, fmt.Sprintf("checkpoint_frequency=%d: only the final model is written (no per-epoch checkpoints)", n))
-		c.checkpointFrequency = n
-		return nil
-	},
-	// scones extension: the random seed (weights, shuffling, augmentation).
-	"seed": func(c *TrainConfig, v string) error {
-		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("want a non-negative integer")
-		}
-		c.Seed = n
-		return nil
-	},
-	// Set by SageMaker automatic model tuning; it names the metric the
-	// tuner watches, which this algorithm logs anyway.
-	"_tuning_objective_metric": func(c *TrainConfig, v string) error {
-		switch strings.TrimSpace(v) {
-		case "validation:accuracy", "train:accuracy", "":
+		},
+		"num_layers": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 1, 1000)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(resnetDepths, n) {
+				return fmt.Errorf("want one of 18, 34, 50, 101, 152, 200 or 20, 32, 44, 56, 110 (ResNet depths), got %d", n)
+			}
+			c.Notes = append(c.Notes, fmt.Sprintf("num_layers=%d selects the ResNet depth on AWS; this classifier always uses its small CNN (%s), so num_layers is validated but does not change the network", n, describeStages(DefaultStages())))
 			return nil
-		}
-		return fmt.Errorf("this algorithm emits validation:accuracy and train:accuracy, not %q", v)
-	},
+		},
+		"resize": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 1, 4096)
+			if err != nil {
+				return err
+			}
+			c.Notes = append(c.Notes, fmt.Sprintf("resize=%d: images are resized straight to image_shape (%dx%d) instead of first resizing their shorter side to %d", n, c.Height, c.Width, n))
+			return nil
+		},
+		"precision_dtype": func(c *TrainConfig, v string) error {
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "float32":
+			case "float16":
+				c.Notes = append(c.Notes, "precision_dtype=float16: training runs in float32 (there is no half-precision arithmetic on the CPU)")
+			default:
+				return fmt.Errorf("want float32 or float16")
+			}
+			return nil
+		},
+		"kv_store": func(c *TrainConfig, v string) error {
+			switch strings.TrimSpace(v) {
+			case "dist_sync", "dist_async":
+				c.Notes = append(c.Notes, fmt.Sprintf("kv_store=%s has no effect: training runs on a single machine", strings.TrimSpace(v)))
+				return nil
+			}
+			return fmt.Errorf("want dist_sync or dist_async")
+		},
+		"checkpoint_frequency": func(c *TrainConfig, v string) error {
+			n, err := parseInt(v, 1, 100000)
+			if err != nil {
+				return err
+			}
+			c.Notes = append(c.Notes, fmt.Sprintf("checkpoint_frequency=%d: only the final model is written (no per-epoch checkpoints)", n))
+			c.checkpointFrequency = n
+			return nil
+		},
+		// scones extension: the random seed (weights, shuffling, augmentation).
+		"seed": func(c *TrainConfig, v string) error {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("want a non-negative integer")
+			}
+			c.Seed = n
+			return nil
+		},
+		// Set by SageMaker automatic model tuning; it names the metric the
+		// tuner watches, which this algorithm logs anyway.
+		"_tuning_objective_metric": func(c *TrainConfig, v string) error {
+			switch strings.TrimSpace(v) {
+			case "validation:accuracy", "train:accuracy", "":
+				return nil
+			}
+			return fmt.Errorf("this algorithm emits validation:accuracy and train:accuracy, not %q", v)
+		},
+	}
 }
 
 func describeStages(st []Stage) string {
@@ -321,9 +324,10 @@ func ParseHyperparameters(hp map[string]string) (TrainConfig, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	handlers := hyperHandlers()
 	var unknown []string
 	for _, n := range names {
-		if _, ok := hyperHandlers[n]; !ok {
+		if _, ok := handlers[n]; !ok {
 			unknown = append(unknown, n)
 		}
 	}
@@ -339,7 +343,7 @@ func ParseHyperparameters(hp map[string]string) (TrainConfig, error) {
 	order := append([]string(nil), names...)
 	sort.SliceStable(order, func(i, j int) bool { return order[i] == "image_shape" && order[j] != "image_shape" })
 	for _, n := range order {
-		if err := hyperHandlers[n](&cfg, hp[n]); err != nil {
+		if err := handlers[n](&cfg, hp[n]); err != nil {
 			return cfg, fmt.Errorf("hyperparameter %s=%q: %v", n, hp[n], err)
 		}
 	}

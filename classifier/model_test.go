@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -41,6 +42,14 @@ func TestDeterminism(t *testing.T) {
 	}
 	if bytes.Equal(ab, cb) {
 		t.Fatal("different seeds produced identical models")
+	}
+	// The result does not depend on the number of CPUs.
+	prev := runtime.GOMAXPROCS(1)
+	d, _ := trainSmall(t, 7)
+	runtime.GOMAXPROCS(prev)
+	db, _ := d.MarshalBinary()
+	if !bytes.Equal(ab, db) {
+		t.Fatal("GOMAXPROCS=1 produced a different model")
 	}
 }
 
@@ -84,6 +93,7 @@ func TestTrainOptimizersAndAugmentations(t *testing.T) {
 		cfg.LRSchedulerStep = []int{1}
 		cfg.TopK = 2
 		cfg.UseWeightedLoss = true
+		cfg.Cutout = 8
 		_, met, err := Train(context.Background(), cfg, synthExamples(32, 1), synthExamples(8, 2), nil)
 		if err != nil {
 			t.Fatalf("%s/%s: %v", c.opt, c.aug, err)

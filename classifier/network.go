@@ -108,7 +108,7 @@ func (n *network) params() (ps [][]float32, decay []bool) {
 	return ps, decay
 }
 
-// stageIn returns the input channels and spatial size of stage i.
+// geometry returns each stage's input channels, height and width.
 func (n *network) geometry() (cin, hs, ws []int) {
 	c, h, w := n.inC, n.h, n.w
 	for _, s := range n.stages {
@@ -133,25 +133,17 @@ func (n *network) numParams() int {
 // ---------------------------------------------------------------------------
 // Inference
 
-// inferWS is scratch space for inference on up to cap images.
-type inferWS struct {
-	n    int
-	bufs [][]float32
-	arg  []int32
-	col  []float32
-}
-
 // forwardInfer computes class probabilities for n images in x
 // ([inC][n][h][w], already normalised) using the running BN statistics.
 // probs receives n*classes values.
 func (n *network) forwardInfer(x []float32, cnt int, probs []float32) {
 	cin, hs, ws := n.geometry()
 	cur := x
-	var ws0 inferWS
+	var colBuf []float32
 	for i, s := range n.stages {
 		h, w := hs[i], ws[i]
 		nhw := cnt * h * w
-		col := grow(&ws0.col, cin[i]*9*nhw)
+		col := grow(&colBuf, cin[i]*9*nhw)
 		im2col(cur, cin[i], cnt, h, w, col)
 		z := make([]float32, s.Out*nhw)
 		matMulAdd(s.Out, nhw, cin[i]*9, n.convW[i], col, z)

@@ -82,8 +82,6 @@ func ReadHyperparameters(path string) (map[string]string, error) {
 	return out, nil
 }
 
-var imageChannels = []string{"train", "validation"}
-
 // LoadChannels reads inputdataconfig.json (if present) and the train,
 // validation, train_lst and validation_lst channels. Images are read
 // relative to the image channel's directory, using the .lst files found in
@@ -137,7 +135,7 @@ func LoadChannels(p Paths, logf Logf) (train, validation []Example, err error) {
 		}
 	}
 	var sets [2][]Example
-	for i, ch := range imageChannels {
+	for i, ch := range []string{"train", "validation"} {
 		imgDir := p.Channel(ch)
 		lstDir := p.Channel(ch + "_lst")
 		if st, err := os.Stat(imgDir); err != nil || !st.IsDir() {

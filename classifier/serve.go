@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -78,12 +79,31 @@ func NewHandler(m *Model) http.Handler {
 			httpError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		out, _ := json.Marshal(probs)
+		out := FormatProbabilities(probs)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 		w.Write(out)
 	})
 	return mux
+}
+
+// FormatProbabilities writes class probabilities as the built-in
+// algorithm's Python serving stack does (json.dumps of a list of floats):
+// shortest round-trip digits, ", " between items, e.g.
+// [0.8227921724319458, 0.1772077977657318]. Capture files then hold the
+// same bytes as an AWS endpoint's.
+func FormatProbabilities(probs []float64) []byte {
+	out := []byte{'['}
+	for i, p := range probs {
+		if i > 0 {
+			out = append(out, ',', ' ')
+		}
+		out = strconv.AppendFloat(out, p, 'g', -1, 64)
+		if p == math.Trunc(p) && !math.IsInf(p, 0) && math.Abs(p) < 1e16 {
+			out = append(out, '.', '0') // Python writes 1.0, not 1
+		}
+	}
+	return append(out, ']')
 }
 
 func acceptsJSON(values []string) bool {

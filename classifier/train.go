@@ -61,6 +61,10 @@ type TrainConfig struct {
 	TopK            int  // 0: not reported
 	UseWeightedLoss bool // weight the loss by inverse class frequency
 
+	// Cutout, when positive and augmentation is on, blanks a random
+	// Cutout x Cutout square of each training image (to its mean colour).
+	Cutout int
+
 	// LabelSmoothing mixes this much of the uniform distribution into the
 	// one-hot training targets (0 disables it).
 	LabelSmoothing float64
@@ -143,6 +147,9 @@ func (c *TrainConfig) Validate() error {
 		if !(f.v >= 0 && f.v <= 1) {
 			return fmt.Errorf("%s must be in [0, 1], got %v", f.name, f.v)
 		}
+	}
+	if c.Cutout < 0 || c.Cutout > min(c.Height, c.Width) {
+		return fmt.Errorf("cutout must be in [0, %d], got %d", min(c.Height, c.Width), c.Cutout)
 	}
 	if c.TTAViews < 1 || c.TTAViews > MaxTTAViews {
 		return fmt.Errorf("test-time views must be in [1, %d], got %d", MaxTTAViews, c.TTAViews)
@@ -292,7 +299,7 @@ func Train(ctx context.Context, cfg TrainConfig, train, validation []Example, lo
 			for i := 0; i < n; i++ {
 				idx[i] = perm[lo+i]
 				labels[i] = ty[idx[i]]
-				augs[i] = drawAug(rng, cfg.Augmentation)
+				augs[i] = drawAug(rng, cfg.Augmentation, cfg.Cutout, h, w)
 			}
 			tr.prepare(n)
 			tr.stepWith(labels[:n], func(si int, sh *shard) {

@@ -103,9 +103,13 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 		return nil, err
 	}
 
+	// The reader only decodes records; PNG encoding happens in the upload
+	// workers, so decompression and encoding use both cores.
 	type upload struct {
-		key  string
-		body []byte
+		key    string
+		pixels [cifar.PixelBytes]byte
+		split  string
+		row    int
 	}
 	jobs := make(chan upload, o.Concurrency*2)
 	var uploaded, unchanged atomic.Int64
@@ -127,7 +131,12 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 				if uctx.Err() != nil {
 					continue
 				}
-				if err := e.putIfChanged(uctx, j.key, j.body, "image/png", existing, &uploaded, &unchanged, &bytesUp); err != nil {
+				png, err := cifar.EncodePNG(&j.pixels)
+				if err != nil {
+					fail(fmt.Errorf("%s row %d: %w", j.split, j.row, err))
+					continue
+				}
+				if err := e.putIfChanged(uctx, j.key, png, "image/png", existing, &uploaded, &unchanged, &bytesUp); err != nil {
 					fail(err)
 					continue
 				}
@@ -148,17 +157,13 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 			return fmt.Errorf("archive has two %s images named %s", r.Split, r.Filename)
 		}
 		seen[key] = true
-		png, err := cifar.EncodePNG(&r.Pixels)
-		if err != nil {
-			return fmt.Errorf("%s row %d: %w", r.Split, r.Row, err)
-		}
 		if res.Counts[r.Split] == nil {
 			res.Counts[r.Split] = make([]int, len(fine))
 		}
 		res.Counts[r.Split][class]++
 		manifests[r.Split] = append(manifests[r.Split], cifar.ManifestEntry{Row: r.Row, Class: class, Filename: r.Filename})
 		select {
-		case jobs <- upload{key: key, body: png}:
+		case jobs <- upload{key: key, pixels: r.Pixels, split: r.Split, row: r.Row}:
 			return nil
 		case <-uctx.Done():
 			return uctx.Err()

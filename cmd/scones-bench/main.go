@@ -4,6 +4,9 @@
 //
 //	go run ./cmd/scones-bench s3        # PutObject/GetObject 3 KB, concurrency 1 and 8
 //	go run ./cmd/scones-bench startup   # time to first ListBuckets, idle RSS
+//	go run ./cmd/scones-bench sfn       # 6-state executions: Start+Describe and StartSync, vs moto
+//	go run ./cmd/scones-bench e2e       # whole-workflow executions on the embedded emulator
+//	go run ./cmd/scones-bench stage --archive FILE   # stage a full-size archive vs gzip -dc
 //
 // moto is started with `python3 -m moto.server` when python3 and moto are
 // installed; otherwise its rows say it was skipped and why.
@@ -31,7 +34,7 @@ func main() {
 			&cli.DurationFlag{Name: "duration", Value: 3 * time.Second, Usage: "how long each measurement runs"},
 			&cli.BoolFlag{Name: "no-moto", Usage: "skip the moto peer"},
 		},
-		Commands: []*cli.Command{s3Command(), startupCommand()},
+		Commands: []*cli.Command{s3Command(), startupCommand(), sfnCommand(), e2eCommand(), stageCommand()},
 	}
 	if err := app.RunContext(ctx, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "scones-bench:", err)

@@ -2,6 +2,7 @@ package sfn
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -49,6 +50,23 @@ type run struct {
 type stopCause struct{ error, cause string }
 
 func (s stopCause) Error() string { return s.error + ": " + s.cause }
+
+// parsed returns the parsed state machine of a definition, parsing each
+// distinct definition once: a parsed *asl.StateMachine is immutable and
+// safe for concurrent executions, and parsing is the largest cost of a
+// start after the execution itself.
+func (s *Service) parsed(def string) (*asl.StateMachine, error) {
+	sum := sha256.Sum256([]byte(def))
+	if sm, ok := s.machines.Load(sum); ok {
+		return sm.(*asl.StateMachine), nil
+	}
+	sm, err := parseDefinition(def)
+	if err != nil {
+		return nil, err
+	}
+	s.machines.Store(sum, sm)
+	return sm, nil
+}
 
 // recover marks executions left RUNNING by a previous process as failed.
 func (s *Service) recover() error {
@@ -108,7 +126,7 @@ func (s *Service) prepareStart(body []byte) (*machineRecord, *asl.StateMachine, 
 	if err != nil {
 		return nil, nil, in, err
 	}
-	sm, err := parseDefinition(m.Definition)
+	sm, err := s.parsed(m.Definition)
 	if err != nil {
 		return nil, nil, in, err
 	}

@@ -59,10 +59,13 @@ type Service struct {
 
 	mu      sync.Mutex
 	running map[string]*run // execution arn -> running execution
-	tokens  map[string]*taskToken
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// machines caches parsed definitions by SHA-256. Definitions are
+	// few (one per create or update), so it is never pruned.
+	machines sync.Map
+	tokens   map[string]*taskToken
+	wg       sync.WaitGroup
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
 
 // New builds Step Functions over env.Store and marks executions a previous
