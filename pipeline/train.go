@@ -56,9 +56,14 @@ func Train(ctx context.Context, e *Env, o TrainOptions) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The job runs as the stack's SageMaker role: create the roles (as
+	// deploy does, idempotently) so that train works right after stage.
+	if err := deployRoles(ctx, e, DeployOptions{}, &DeployResult{}); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	role, err := e.roleArn(ctx, e.Profile.Names.SageMakerRole)
 	if err != nil {
-		return nil, fmt.Errorf("train needs the SageMaker role; run deploy first or create %s: %w", e.Profile.Names.SageMakerRole, err)
+		return nil, err
 	}
 	samples, err := e.countManifest(ctx, "train.lst")
 	if err != nil {
