@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -84,17 +85,55 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 	if o.Progress {
 		opts = append(opts, cifar.WithProgress(downloadProgress(e.Out)))
 	}
-	archive, err := cifar.Open(ctx, o.Source, opts...)
-	if err != nil {
+	// The python version is read in one pass (cifar.StreamOnce): label
+	// names are resolved against the published CIFAR-100 names first and
+	// checked against the archive's own meta once it has been read, before
+	// any manifest is written. Other sources are opened and then read.
+	meta := cifar.StandardMeta()
+	var read func(fn func(cifar.Record) error) error
+	var archive *cifar.Archive
+	onePass, err := cifar.OpenOnePass(ctx, o.Source, opts...)
+	switch {
+	case err == nil:
+		archive = onePass
+		read = func(fn func(cifar.Record) error) error {
+			m, err := onePass.StreamOnce(ctx, fn)
+			if err == nil {
+				meta = m
+			}
+			return err
+		}
+	case errors.Is(err, cifar.ErrNotOnePass):
+	default:
 		return nil, err
 	}
-	meta := archive.Meta()
+	openFull := func() error {
+		a, err := cifar.Open(ctx, o.Source, opts...)
+		if err != nil {
+			return err
+		}
+		archive, meta = a, a.Meta()
+		read = func(fn func(cifar.Record) error) error { return a.Records(ctx, fn) }
+		return nil
+	}
+	if read == nil {
+		if err := openFull(); err != nil {
+			return nil, err
+		}
+	}
 	fine, err := cifar.ResolveLabels(meta, o.Labels)
+	if err != nil && onePass != nil && archive == onePass {
+		// A name the published CIFAR-100 does not have may be in this
+		// archive's own meta: read the meta first, the two-pass way.
+		if err = openFull(); err == nil {
+			fine, err = cifar.ResolveLabels(meta, o.Labels)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	labels := cifar.NewLabelSet(fine)
-	res := &StageResult{Format: archive.Format().String(), Counts: map[string][]int{}}
+	res := &StageResult{Counts: map[string][]int{}}
 	for _, f := range fine {
 		res.Labels = append(res.Labels, meta.FineName(f))
 	}
@@ -147,7 +186,7 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 
 	manifests := map[string][]cifar.ManifestEntry{}
 	seen := map[string]bool{}
-	readErr := archive.Records(uctx, func(r cifar.Record) error {
+	visit := func(r cifar.Record) error {
 		class, ok := labels.Class(r.FineLabel)
 		if !ok {
 			return nil
@@ -168,7 +207,18 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 		case <-uctx.Done():
 			return uctx.Err()
 		}
-	})
+	}
+	readErr := read(visit)
+	if errors.Is(readErr, cifar.ErrNotOnePass) {
+		// The binary version: nothing was handed out yet; read it the
+		// two-pass way, with its own label names.
+		if readErr = openFull(); readErr == nil {
+			if fine, readErr = cifar.ResolveLabels(meta, o.Labels); readErr == nil {
+				labels = cifar.NewLabelSet(fine)
+				readErr = read(visit)
+			}
+		}
+	}
 	close(jobs)
 	wg.Wait()
 	bar.Finish()
@@ -178,6 +228,18 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 	if readErr != nil {
 		return nil, fmt.Errorf("reading %s: %w (no manifests written)", o.Source, readErr)
 	}
+	// Labels given by name must mean the same in this archive's meta as in
+	// the published names they were first resolved against.
+	if check, err := cifar.ResolveLabels(meta, o.Labels); err != nil {
+		return nil, fmt.Errorf("%w (no manifests written)", err)
+	} else if fmt.Sprint(check) != fmt.Sprint(fine) {
+		return nil, fmt.Errorf("labels %s are fine labels %v in this archive's meta, not %v as in CIFAR-100: give the labels by index (no manifests written)", strings.Join(o.Labels, ","), check, fine)
+	}
+	res.Labels = res.Labels[:0]
+	for _, f := range fine {
+		res.Labels = append(res.Labels, meta.FineName(f))
+	}
+	res.Format = archive.Format().String()
 	if len(manifests) == 0 {
 		return nil, fmt.Errorf("the archive has no images of labels %s", strings.Join(res.Labels, ", "))
 	}
