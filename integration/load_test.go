@@ -39,11 +39,10 @@ func loadTest(t *testing.T, ctx context.Context, env *pipeline.Env) {
 }
 
 // faultTest runs 1,000 executions while 20 % of Lambda invocations fail
-// with TooManyRequestsException. The first two tasks retry it (the
-// console's Retry block, MaxAttempts 3); the filter task has no Retry, by
-// design, so a fault there fails the execution loudly with the fault's
-// error. Every execution must end, none may be lost or stuck, and the
-// retries must show in the history.
+// with TooManyRequestsException. Every task retries the Lambda service's
+// transient errors (up to 6 times, with backoff), so every execution must
+// end SUCCEEDED or as the designed threshold failure, none lost or stuck,
+// and the retries must show in the history.
 func faultTest(t *testing.T, ctx context.Context, env *pipeline.Env, srv *emulator.Server) {
 	if err := srv.Faults().Set([]faults.Rule{{Service: "lambda", Operation: "Invoke", Rate: 0.2, Code: "TooManyRequestsException"}}); err != nil {
 		t.Fatal(err)
@@ -54,21 +53,17 @@ func faultTest(t *testing.T, ctx context.Context, env *pipeline.Env, srv *emulat
 		t.Fatal(err)
 	}
 	outcomes := map[string]int{}
-	var faulted []pipeline.Execution
 	for _, x := range runs.Executions {
 		switch {
 		case x.Status == "SUCCEEDED":
 			outcomes["SUCCEEDED"]++
 		case x.Error == pipeline.ThresholdError:
 			outcomes[pipeline.ThresholdError]++
-		case x.Error == "Lambda.TooManyRequestsException":
-			outcomes[x.Error]++
-			faulted = append(faulted, x)
 		default:
 			t.Errorf("execution %s ended %s %s: %s", x.Arn, x.Status, x.Error, x.Cause)
 		}
 	}
-	if total := outcomes["SUCCEEDED"] + outcomes[pipeline.ThresholdError] + outcomes["Lambda.TooManyRequestsException"]; total != 1000 {
+	if total := outcomes["SUCCEEDED"] + outcomes[pipeline.ThresholdError]; total != 1000 {
 		t.Fatalf("outcomes %v: %d of 1000 accounted for", outcomes, total)
 	}
 	injected := srv.Faults().Injected()["lambda:Invoke"]
@@ -96,24 +91,6 @@ func faultTest(t *testing.T, ctx context.Context, env *pipeline.Env, srv *emulat
 	}
 	if retried == 0 {
 		t.Error("no retry (TaskFailed then TaskScheduled) in the first 100 histories")
-	}
-	// A fault on the filter task, or four in a row on a retried task,
-	// fails the execution with the fault's name: check that it is one of
-	// those two and not something silently swallowed.
-	for _, x := range faulted {
-		h, err := env.Clients.SFN.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(x.Arn), MaxResults: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		failedTasks := 0
-		for _, e := range h.Events {
-			if e.Type == "TaskFailed" {
-				failedTasks++
-			}
-		}
-		if failedTasks == 0 {
-			t.Errorf("%s failed with %s but its history has no TaskFailed", x.Arn, x.Error)
-		}
 	}
 	fmt.Fprintf(testWriter{t}, "retries visible in %d of the first 100 histories\n", retried)
 }
