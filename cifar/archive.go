@@ -138,25 +138,11 @@ func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir 
 // detected from the contents. Open reads the label names and checks that all
 // expected members exist; records are read by Records.
 func Open(ctx context.Context, source string, opts ...Option) (*Archive, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	a := &Archive{source: source, tempDir: o.tempDir}
-	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
-		p, err := o.dl.Download(ctx, source, o.expect)
-		if err != nil {
-			return nil, err
-		}
-		a.path = p
-	} else {
-		a.path = source
-	}
-	fi, err := os.Stat(a.path)
+	a, dir, err := locate(ctx, source, opts)
 	if err != nil {
-		return nil, fmt.Errorf("cifar source %q: not a URL, and %w", source, err)
+		return nil, err
 	}
-	if fi.IsDir() {
+	if dir {
 		a.dir = true
 		err = a.scanDir()
 	} else {
@@ -166,6 +152,30 @@ func Open(ctx context.Context, source string, opts ...Option) (*Archive, error) 
 		return nil, err
 	}
 	return a, nil
+}
+
+// locate resolves a source to a local file or folder: a URL is downloaded
+// (cached, verified, resumed), anything else must exist.
+func locate(ctx context.Context, source string, opts []Option) (a *Archive, dir bool, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a = &Archive{source: source, tempDir: o.tempDir}
+	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
+		p, err := o.dl.Download(ctx, source, o.expect)
+		if err != nil {
+			return nil, false, err
+		}
+		a.path = p
+	} else {
+		a.path = source
+	}
+	fi, err := os.Stat(a.path)
+	if err != nil {
+		return nil, false, fmt.Errorf("cifar source %q: not a URL, and %w", source, err)
+	}
+	return a, fi.IsDir(), nil
 }
 
 // Meta returns the archive's label names.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -18,25 +17,11 @@ var ErrNotOnePass = errors.New("cifar: this source cannot be read in one pass")
 // archive file (or a downloaded URL) is only checked to exist. Meta and
 // Format are unknown until StreamOnce has run.
 func OpenOnePass(ctx context.Context, source string, opts ...Option) (*Archive, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	a := &Archive{source: source, tempDir: o.tempDir}
-	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
-		p, err := o.dl.Download(ctx, source, o.expect)
-		if err != nil {
-			return nil, err
-		}
-		a.path = p
-	} else {
-		a.path = source
-	}
-	fi, err := os.Stat(a.path)
+	a, dir, err := locate(ctx, source, opts)
 	if err != nil {
-		return nil, fmt.Errorf("cifar source %q: not a URL, and %w", source, err)
+		return nil, err
 	}
-	if fi.IsDir() {
+	if dir {
 		return nil, ErrNotOnePass
 	}
 	return a, nil
