@@ -1,16 +1,10 @@
 package asl
 
 import (
-	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"math"
 	mrand "math/rand/v2"
 	"regexp"
@@ -18,6 +12,7 @@ import (
 
 	jsonata "github.com/blues/jsonata-go"
 	"github.com/google/uuid"
+	"github.com/scones/scones/asl/intrinsic"
 )
 
 // jexpr is a JSONata expression from a "{% %}" string or a Condition.
@@ -207,23 +202,11 @@ func jsonataRange(start, end, step float64) ([]any, error) {
 }
 
 func jsonataHash(data, alg string) (string, error) {
-	var h hash.Hash
-	switch alg {
-	case "MD5":
-		h = md5.New()
-	case "SHA-1":
-		h = sha1.New()
-	case "SHA-256":
-		h = sha256.New()
-	case "SHA-384":
-		h = sha512.New384()
-	case "SHA-512":
-		h = sha512.New()
-	default:
-		return "", fmt.Errorf("$hash: unsupported algorithm %q (use MD5, SHA-1, SHA-256, SHA-384 or SHA-512)", alg)
+	sum, ok := intrinsic.Hash(data, alg)
+	if !ok {
+		return "", fmt.Errorf("$hash: unsupported algorithm %q (use %s)", alg, intrinsic.HashAlgorithms)
 	}
-	h.Write([]byte(data))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
 }
 
 func jsonataRandom(seed ...float64) float64 {

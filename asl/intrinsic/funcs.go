@@ -454,6 +454,19 @@ func fnHash(c *Call, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	sum, ok := Hash(data, alg)
+	if !ok {
+		return nil, badArg(c, 1, "algorithm", "one of MD5, SHA-1, SHA-256, SHA-384, SHA-512", args[1])
+	}
+	return sum, nil
+}
+
+// HashAlgorithms are the algorithms States.Hash and JSONata's $hash take.
+const HashAlgorithms = "MD5, SHA-1, SHA-256, SHA-384 or SHA-512"
+
+// Hash returns the lower-case hex digest of data with one of
+// HashAlgorithms, or false for another algorithm name.
+func Hash(data, alg string) (string, bool) {
 	var h hash.Hash
 	switch alg {
 	case "MD5":
@@ -467,10 +480,10 @@ func fnHash(c *Call, args []any) (any, error) {
 	case "SHA-512":
 		h = sha512.New()
 	default:
-		return nil, badArg(c, 1, "algorithm", "one of MD5, SHA-1, SHA-256, SHA-384, SHA-512", args[1])
+		return "", false
 	}
 	h.Write([]byte(data))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), true
 }
 
 func fnJSONMerge(c *Call, args []any) (any, error) {
