@@ -29,12 +29,19 @@ account.`,
 			&cli.StringFlag{Name: "out", Value: "scones-out", Usage: "write the report to `DIR`"},
 			&cli.StringFlag{Name: "source", Usage: "stage this CIFAR-100 archive `URL|FILE|DIR` instead of the committed fixture"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed for picking test images"},
+			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up (and say where) after this long"},
 		},
 		Action: func(c *cli.Context) error {
 			log, err := logger(c)
 			if err != nil {
 				return err
 			}
+			// A step that never ends (a training job or endpoint stuck in
+			// progress) fails the demo with the step's name instead of
+			// hanging it.
+			ctx, cancel := context.WithTimeoutCause(c.Context, c.Duration("timeout"), fmt.Errorf("demo: not finished after --timeout %s", c.Duration("timeout")))
+			defer cancel()
+			c.Context = ctx
 			w := c.App.Writer
 			total := time.Now()
 			step := func(name string, start time.Time) {
