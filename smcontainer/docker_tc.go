@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -60,7 +61,30 @@ func BuildScratchImage(ctx context.Context, img ScratchImage) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("smcontainer: build image %s: %w", img.Repo, err)
 	}
+	pruneOldTags(ctx, provider, img.Repo, tag)
 	return ref, nil
+}
+
+// pruneOldTags removes the images of repo built for older contents (other
+// content-hash tags), so that repeated builds on one machine do not pile
+// up. An image a container still uses is refused by Docker and stays.
+func pruneOldTags(ctx context.Context, provider *testcontainers.DockerProvider, repo, keep string) {
+	cli := provider.Client()
+	list, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("reference", repo)})
+	if err != nil {
+		return
+	}
+	for _, im := range list.Items {
+		current := false
+		for _, t := range im.RepoTags {
+			if t == repo+":"+keep {
+				current = true
+			}
+		}
+		if !current {
+			cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{PruneChildren: true})
+		}
+	}
 }
 
 type tcLogger struct{ r *Runner }
