@@ -50,9 +50,11 @@ func (s *Server) router() http.Handler {
 				return
 			}
 		}
-		if err := s.faults.Check(r.Context(), name, operationOf(svc, r)); err != nil {
-			writeRoutingError(w, r, err)
-			return
+		if fi, ok := svc.(awsapi.FaultInjector); !ok || !fi.InjectsFaults() {
+			if err := s.faults.Check(r.Context(), name, operationOf(svc, r)); err != nil {
+				writeRoutingError(w, r, err)
+				return
+			}
 		}
 		svc.ServeHTTP(w, r)
 	})

@@ -60,6 +60,13 @@ type FaultChecker interface {
 	Check(ctx context.Context, service, operation string) *Error
 }
 
+// FaultInjector is implemented by services that apply fault rules
+// themselves, once they know the operation; the edge then leaves their
+// requests alone.
+type FaultInjector interface {
+	InjectsFaults() bool
+}
+
 // OperationNamer is implemented by REST services so that fault rules and
 // logs can name the operation of a request.
 type OperationNamer interface {

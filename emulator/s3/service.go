@@ -59,7 +59,8 @@ type request struct {
 	key    string
 	q      url.Values
 	sub    string // the sub-resource named in the query, "" for none
-	op     string // operation name, for messages
+	op     string // operation name, for messages and fault rules
+	faults awsapi.FaultChecker
 }
 
 // Query keys fall in three groups: sub-resources this emulator serves,
@@ -143,7 +144,7 @@ func bucketFromHost(host string) string {
 }
 
 func (s *Service) parse(r *http.Request) (*request, error) {
-	req := &request{r: r}
+	req := &request{r: r, faults: s.env.Faults}
 	p := r.URL.Path
 	if b := bucketFromHost(r.Host); b != "" {
 		req.bucket = b
@@ -180,8 +181,26 @@ func (s *Service) parse(r *http.Request) (*request, error) {
 }
 
 // allow refuses query parameters that the chosen operation does not take,
-// so that a parameter is never silently ignored.
+// so that a parameter is never silently ignored. Every operation calls it
+// once its name is known, so it is also where injected faults apply (see
+// InjectsFaults).
 func (req *request) allow(params ...string) error {
+	if err := req.allowParams(params); err != nil {
+		return err
+	}
+	if req.faults != nil {
+		if e := req.faults.Check(req.r.Context(), "s3", req.op); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// InjectsFaults tells the edge that S3 applies fault rules itself, by
+// operation name (PutObject, GetObject, ...), which only S3 knows.
+func (s *Service) InjectsFaults() bool { return true }
+
+func (req *request) allowParams(params []string) error {
 	for k := range req.q {
 		if queryKind(k) != kindParam {
 			continue
