@@ -127,19 +127,8 @@ func deployBucket(ctx context.Context, e *Env, _ DeployOptions, res *DeployResul
 		}
 		action = "created"
 	}
-	// Tag the bucket only when deploy created it or already owns it by tag:
-	// a pre-existing bucket of the user's stays theirs.
-	owned := action == "created"
-	if !owned {
-		tags, err := e.Clients.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(e.Bucket)})
-		if err == nil {
-			for _, t := range tags.TagSet {
-				if aws.ToString(t.Key) == TagKey {
-					owned = true
-				}
-			}
-		}
-	}
+	// Tag the bucket only when deploy created it: a pre-existing bucket of
+	// the user's stays theirs, and destroy leaves it alone.
 	if action == "created" {
 		var set []s3types.Tag
 		for k, v := range e.Tags() {
