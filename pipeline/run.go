@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/scones/scones/cifar"
+	"github.com/scones/scones/lambdas/workflow"
 )
 
 // ThresholdError is the error type the filter Lambda fails with when the
@@ -220,39 +221,15 @@ func (e *Env) execute(ctx context.Context, arn string, x *Execution, poll time.D
 	}
 }
 
-// inferencesFrom reads body.inferences from a Lambda output, accepting the
-// reference shapes too (body as a JSON string, inferences as a string).
+// inferencesFrom reads body.inferences from a Lambda output with the
+// functions' own decoder, so every shape they accept (body as a JSON
+// string, inferences as a string) is read here too.
 func inferencesFrom(out []byte) []float64 {
-	var v struct {
-		Body       json.RawMessage `json:"body"`
-		Inferences json.RawMessage `json:"inferences"`
-	}
-	if json.Unmarshal(out, &v) != nil {
+	b, err := workflow.DecodeBody(out)
+	if err != nil {
 		return nil
 	}
-	if len(v.Inferences) > 0 {
-		return floats(v.Inferences)
-	}
-	if len(v.Body) == 0 {
-		return nil
-	}
-	var s string
-	if json.Unmarshal(v.Body, &s) == nil {
-		return inferencesFrom([]byte(s))
-	}
-	return inferencesFrom(v.Body)
-}
-
-func floats(raw json.RawMessage) []float64 {
-	var f []float64
-	if json.Unmarshal(raw, &f) == nil {
-		return f
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil && json.Unmarshal([]byte(s), &f) == nil {
-		return f
-	}
-	return nil
+	return b.Inferences
 }
 
 // lastInferences finds, for a failed execution, the inferences the
