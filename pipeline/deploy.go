@@ -427,7 +427,7 @@ func deployEndpoint(ctx context.Context, e *Env, o DeployOptions, res *DeployRes
 		}
 		if artifact == "" {
 			e.printf("no trained model yet: training one\n")
-			tr, err := Train(ctx, e, o.Train)
+			tr, err := train(ctx, e, o.Train) // the roles step already ran
 			if err != nil {
 				return err
 			}

@@ -190,29 +190,37 @@ func (e *Env) execute(ctx context.Context, arn string, x *Execution, poll time.D
 		return fmt.Errorf("StartExecution: %w", err)
 	}
 	x.Arn = aws.ToString(out.ExecutionArn)
-	// Start polling fast and back off: local executions end in
-	// milliseconds, AWS ones in seconds.
-	wait := time.Millisecond
-	limit := e.poll(poll)
+	d, err := e.waitExecution(ctx, out.ExecutionArn, poll, time.Millisecond)
+	if err != nil {
+		return err
+	}
+	x.Duration = time.Since(t0).Seconds()
+	x.Status = string(d.Status)
+	x.Error, x.Cause = aws.ToString(d.Error), aws.ToString(d.Cause)
+	if d.Status == sfntypes.ExecutionStatusSucceeded {
+		x.Inferences = inferencesFrom([]byte(aws.ToString(d.Output)))
+	} else {
+		x.Inferences = e.lastInferences(ctx, x.Arn)
+	}
+	return nil
+}
+
+// waitExecution describes an execution until it has ended, polling from
+// first and backing off to the profile's interval (poll overrides it):
+// local executions end in milliseconds, AWS ones in seconds.
+func (e *Env) waitExecution(ctx context.Context, arn *string, poll, first time.Duration) (*sfn.DescribeExecutionOutput, error) {
+	wait, limit := first, e.poll(poll)
 	for {
-		d, err := e.Clients.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: out.ExecutionArn})
+		d, err := e.Clients.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: arn})
 		if err != nil {
-			return fmt.Errorf("DescribeExecution: %w", err)
+			return nil, fmt.Errorf("DescribeExecution: %w", err)
 		}
 		if d.Status != sfntypes.ExecutionStatusRunning && d.Status != sfntypes.ExecutionStatusPendingRedrive {
-			x.Duration = time.Since(t0).Seconds()
-			x.Status = string(d.Status)
-			x.Error, x.Cause = aws.ToString(d.Error), aws.ToString(d.Cause)
-			if d.Status == sfntypes.ExecutionStatusSucceeded {
-				x.Inferences = inferencesFrom([]byte(aws.ToString(d.Output)))
-				return nil
-			}
-			x.Inferences = e.lastInferences(ctx, x.Arn)
-			return nil
+			return d, nil
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
 		if wait = 2 * wait; wait > limit {

@@ -35,22 +35,9 @@ func RunAll(ctx context.Context, e *Env, o RunOptions) (*RunResult, error) {
 		return nil, fmt.Errorf("StartExecution %s: %w (run deploy first)", e.Profile.Names.StateMachine+"-all", err)
 	}
 	e.printf("distributed map over s3://%s/test/: %s\n", e.Bucket, aws.ToString(out.ExecutionArn))
-	var d *sfn.DescribeExecutionOutput
-	wait := 5 * time.Millisecond
-	for {
-		d, err = e.Clients.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: out.ExecutionArn})
-		if err != nil {
-			return nil, fmt.Errorf("DescribeExecution: %w", err)
-		}
-		if d.Status != sfntypes.ExecutionStatusRunning {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, e.poll(o.Poll))
+	d, err := e.waitExecution(ctx, out.ExecutionArn, o.Poll, 5*time.Millisecond)
+	if err != nil {
+		return nil, err
 	}
 	if d.Status != sfntypes.ExecutionStatusSucceeded {
 		return nil, fmt.Errorf("the distributed map execution %s: %s %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))

@@ -52,14 +52,19 @@ func (e *Env) TrainingImage() (string, error) {
 // algorithm on the staged data (train/ + train.lst, validated on test/ +
 // test.lst, as the reference notebook did) and waits for it to end.
 func Train(ctx context.Context, e *Env, o TrainOptions) (*TrainResult, error) {
-	image, err := e.TrainingImage()
-	if err != nil {
-		return nil, err
-	}
 	// The job runs as the stack's SageMaker role: create the roles (as
 	// deploy does, idempotently) so that train works right after stage.
 	if err := deployRoles(ctx, e, DeployOptions{}, &DeployResult{}); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	return train(ctx, e, o)
+}
+
+// train runs the job; the stack's roles must exist.
+func train(ctx context.Context, e *Env, o TrainOptions) (*TrainResult, error) {
+	image, err := e.TrainingImage()
+	if err != nil {
+		return nil, err
 	}
 	role, err := e.roleArn(ctx, e.Profile.Names.SageMakerRole)
 	if err != nil {
