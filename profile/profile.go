@@ -183,17 +183,8 @@ func Resolve(o Options) (*Profile, error) {
 		return nil, err
 	}
 	if o.Endpoint != "" {
-		if name == AWS {
-			return nil, fmt.Errorf("--endpoint cannot be used with the aws profile: it would send AWS traffic elsewhere; use the local or localstack profile")
-		}
-		if !strings.HasPrefix(o.Endpoint, "http://") && !strings.HasPrefix(o.Endpoint, "https://") {
-			return nil, fmt.Errorf("--endpoint %q: want a URL such as http://127.0.0.1:4566", o.Endpoint)
-		}
-		for _, k := range serviceKeys {
-			if name == LocalStack && (k == SageMaker || k == SageMakerRuntime) {
-				continue
-			}
-			p.Endpoints[k] = o.Endpoint
+		if err := p.UseEndpoint(o.Endpoint); err != nil {
+			return nil, err
 		}
 	}
 	if o.Region != "" {
@@ -311,6 +302,25 @@ func sortedCopy(list []string) []string {
 	out := append([]string(nil), list...)
 	sort.Strings(out)
 	return out
+}
+
+// UseEndpoint points every service the profile serves from one endpoint at
+// url: all of them for local, all but SageMaker (the stub endpoint) for
+// localstack. The aws profile refuses, so AWS traffic never goes elsewhere.
+func (p *Profile) UseEndpoint(url string) error {
+	if p.Name == AWS {
+		return fmt.Errorf("--endpoint cannot be used with the aws profile: it would send AWS traffic elsewhere; use the local or localstack profile")
+	}
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return fmt.Errorf("--endpoint %q: want a URL such as http://127.0.0.1:4566", url)
+	}
+	for _, k := range serviceKeys {
+		if p.Name == LocalStack && (k == SageMaker || k == SageMakerRuntime) {
+			continue
+		}
+		p.Endpoints[k] = url
+	}
+	return nil
 }
 
 // BucketName is the bucket to use once the account is known.

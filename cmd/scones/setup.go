@@ -79,10 +79,7 @@ func openSession(c *cli.Context, mutating bool) (*session, error) {
 			}
 			return nil, err
 		}
-		p, err = profile.Resolve(profile.Options{
-			Profile: p.Name, ConfigPath: c.String("config"), Endpoint: s.srv.URL(), Region: c.String("region"), Bucket: c.String("bucket"),
-		})
-		if err != nil {
+		if err := p.UseEndpoint(s.srv.URL()); err != nil {
 			s.Close()
 			return nil, err
 		}
