@@ -57,8 +57,10 @@ func (i itemStore) PutObject(ctx context.Context, bucket, key string, body []byt
 
 // serviceHandler returns a service's handler by signing name, for Step
 // Functions' SDK integrations.
+// A missing service is a nil http.Handler, not an interface holding a nil
+// awsapi.Service.
 func (s *Server) serviceHandler(name string) http.Handler {
-	if svc := s.services[name]; svc != nil {
+	if svc := s.Service(name); svc != nil {
 		return svc
 	}
 	return nil

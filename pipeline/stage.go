@@ -133,10 +133,8 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 		return nil, err
 	}
 	labels := cifar.NewLabelSet(fine)
+	// Labels and Format are known for sure only once the archive is read.
 	res := &StageResult{Counts: map[string][]int{}}
-	for _, f := range fine {
-		res.Labels = append(res.Labels, meta.FineName(f))
-	}
 	existing, err := e.listETags(ctx, o.Prefix)
 	if err != nil {
 		return nil, err
@@ -235,7 +233,6 @@ func Stage(ctx context.Context, e *Env, o StageOptions) (*StageResult, error) {
 	} else if fmt.Sprint(check) != fmt.Sprint(fine) {
 		return nil, fmt.Errorf("labels %s are fine labels %v in this archive's meta, not %v as in CIFAR-100: give the labels by index (no manifests written)", strings.Join(o.Labels, ","), check, fine)
 	}
-	res.Labels = res.Labels[:0]
 	for _, f := range fine {
 		res.Labels = append(res.Labels, meta.FineName(f))
 	}

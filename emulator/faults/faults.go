@@ -95,7 +95,8 @@ func (r *Rule) matches(service, op string) bool {
 	return r.Service == service && (r.Operation == "" || r.Operation == "*" || r.Operation == op)
 }
 
-// Injector holds the active rules. The zero value and nil inject nothing.
+// Injector holds the active rules. Make one with New; a nil *Injector
+// injects nothing.
 type Injector struct {
 	mu    sync.Mutex
 	rules []Rule

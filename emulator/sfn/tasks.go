@@ -65,12 +65,17 @@ func (s *Service) invokeTask(ctx context.Context, t *asl.TaskRequest) (json.RawM
 
 // lambdaError maps a Lambda service error to the error name Step
 // Functions reports: Lambda.<Code>.
-func lambdaError(err error) *asl.Error {
+func lambdaError(err error) *asl.Error { return serviceError("Lambda", "ServiceException", err) }
+
+// serviceError names a service error as Step Functions does for an
+// integration: <Service>.<AWS error code>, or <Service>.<fallback> when the
+// error carries no code.
+func serviceError(service, fallback string, err error) *asl.Error {
 	var coded interface{ ErrorCode() string }
 	if errors.As(err, &coded) {
-		return &asl.Error{Name: "Lambda." + coded.ErrorCode(), Cause: err.Error()}
+		return &asl.Error{Name: service + "." + coded.ErrorCode(), Cause: err.Error()}
 	}
-	return &asl.Error{Name: "Lambda.ServiceException", Cause: err.Error()}
+	return &asl.Error{Name: service + "." + fallback, Cause: err.Error()}
 }
 
 func (s *Service) invokeLambda(ctx context.Context, t *asl.TaskRequest, params json.RawMessage, bare bool) (json.RawMessage, error) {
@@ -404,13 +409,7 @@ func (s *Service) s3Task(ctx context.Context, action string, params json.RawMess
 	return nil, &asl.Error{Name: "States.Runtime", Cause: "the scones emulator's aws-sdk:s3 integration serves getObject, putObject and listObjectsV2, not " + action}
 }
 
-func s3Error(err error) *asl.Error {
-	var coded interface{ ErrorCode() string }
-	if errors.As(err, &coded) {
-		return &asl.Error{Name: "S3." + coded.ErrorCode(), Cause: err.Error()}
-	}
-	return &asl.Error{Name: "S3.S3Exception", Cause: err.Error()}
-}
+func s3Error(err error) *asl.Error { return serviceError("S3", "S3Exception", err) }
 
 // task tokens for .waitForTaskToken
 
