@@ -190,6 +190,15 @@ func getRecord(tx store.Tx, name string) (*functionRecord, error) {
 	return &rec, nil
 }
 
+// existing is r's function record, or ResourceNotFoundException naming r.
+func (s *Service) existing(tx store.Tx, r ref) (*functionRecord, error) {
+	rec, err := getRecord(tx, r.name)
+	if err == nil && rec == nil {
+		err = s.notFound(r)
+	}
+	return rec, err
+}
+
 func putRecord(tx store.Tx, rec *functionRecord) error {
 	v, err := json.Marshal(rec)
 	if err != nil {
@@ -628,12 +637,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in UpdateFunctionCodeI
 	}
 	var out FunctionConfiguration
 	err = s.env.Store.Update(func(tx store.Tx) error {
-		rec, err := getRecord(tx, r.name)
+		rec, err := s.existing(tx, r)
 		if err != nil {
 			return err
-		}
-		if rec == nil {
-			return s.notFound(r)
 		}
 		if in.RevisionId != "" && in.RevisionId != rec.Config.RevisionId {
 			return &awsapi.Error{Status: http.StatusPreconditionFailed, Code: "PreconditionFailedException",
@@ -723,12 +729,9 @@ func (s *Service) UpdateFunctionConfiguration(_ context.Context, in UpdateFuncti
 	}
 	var out FunctionConfiguration
 	err = s.env.Store.Update(func(tx store.Tx) error {
-		rec, err := getRecord(tx, r.name)
+		rec, err := s.existing(tx, r)
 		if err != nil {
 			return err
-		}
-		if rec == nil {
-			return s.notFound(r)
 		}
 		if in.RevisionId != "" && in.RevisionId != rec.Config.RevisionId {
 			return &awsapi.Error{Status: http.StatusPreconditionFailed, Code: "PreconditionFailedException",
@@ -788,12 +791,9 @@ func (s *Service) DeleteFunction(_ context.Context, functionName, qualifier stri
 		return errInvalid("$LATEST version cannot be deleted without deleting the function.")
 	}
 	err = s.env.Store.Update(func(tx store.Tx) error {
-		rec, err := getRecord(tx, r.name)
+		rec, err := s.existing(tx, r)
 		if err != nil {
 			return err
-		}
-		if rec == nil {
-			return s.notFound(r)
 		}
 		if r.qualifier != "" {
 			v, err := getVersion(tx, r.name, r.qualifier)
@@ -949,12 +949,9 @@ func (s *Service) ListVersionsByFunction(_ context.Context, functionName, marker
 	}
 	out := &ListVersionsOutput{Versions: []FunctionConfiguration{}}
 	err = s.env.Store.View(func(tx store.Tx) error {
-		rec, err := getRecord(tx, r.name)
+		rec, err := s.existing(tx, r)
 		if err != nil {
 			return err
-		}
-		if rec == nil {
-			return s.notFound(r)
 		}
 		all := []FunctionConfiguration{}
 		latest := rec.Config
@@ -1002,12 +999,9 @@ func (s *Service) PublishVersion(_ context.Context, functionName, codeSha256, de
 	}
 	var out *FunctionConfiguration
 	err = s.env.Store.Update(func(tx store.Tx) error {
-		rec, err := getRecord(tx, r.name)
+		rec, err := s.existing(tx, r)
 		if err != nil {
 			return err
-		}
-		if rec == nil {
-			return s.notFound(r)
 		}
 		if codeSha256 != "" && codeSha256 != rec.Config.CodeSha256 {
 			return errInvalid("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", codeSha256, rec.Config.CodeSha256)
@@ -1039,12 +1033,9 @@ func (s *Service) PutFunctionConcurrency(_ context.Context, functionName string,
 		return errValidation("1 validation error detected: Value '%d' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0", reserved)
 	}
 	return s.env.Store.Update(func(tx store.Tx) error {
-		rec, err := getRecord(tx, r.name)
+		rec, err := s.existing(tx, r)
 		if err != nil {
 			return err
-		}
-		if rec == nil {
-			return s.notFound(r)
 		}
 		total := reserved
 		var ierr error
@@ -1080,12 +1071,9 @@ func (s *Service) GetFunctionConcurrency(_ context.Context, functionName string)
 	}
 	var out *int
 	err = s.env.Store.View(func(tx store.Tx) error {
-		rec, err := getRecord(tx, r.name)
+		rec, err := s.existing(tx, r)
 		if err != nil {
 			return err
-		}
-		if rec == nil {
-			return s.notFound(r)
 		}
 		out = rec.Reserved
 		return nil
@@ -1100,12 +1088,9 @@ func (s *Service) DeleteFunctionConcurrency(_ context.Context, functionName stri
 		return err
 	}
 	return s.env.Store.Update(func(tx store.Tx) error {
-		rec, err := getRecord(tx, r.name)
+		rec, err := s.existing(tx, r)
 		if err != nil {
 			return err
-		}
-		if rec == nil {
-			return s.notFound(r)
 		}
 		rec.Reserved = nil
 		return putRecord(tx, rec)
