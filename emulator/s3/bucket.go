@@ -123,16 +123,22 @@ func (s *Service) createBucketHTTP(w http.ResponseWriter, req *request) error {
 	return nil
 }
 
-func (s *Service) headBucket(w http.ResponseWriter, req *request) error {
+// bucketRegion is the region a bucket was created in, or NoSuchBucket.
+func (s *Service) bucketRegion(bucket string) (string, error) {
 	var region string
 	err := s.st.View(func(tx store.Tx) error {
-		rec, err := s.getBucket(tx, req.bucket)
+		rec, err := s.getBucket(tx, bucket)
 		if err != nil {
 			return err
 		}
 		region = rec.Region
 		return nil
 	})
+	return region, err
+}
+
+func (s *Service) headBucket(w http.ResponseWriter, req *request) error {
+	region, err := s.bucketRegion(req.bucket)
 	if err != nil {
 		return err
 	}
@@ -169,15 +175,7 @@ func (s *Service) deleteBucket(w http.ResponseWriter, req *request) error {
 }
 
 func (s *Service) getBucketLocation(w http.ResponseWriter, req *request) error {
-	var region string
-	err := s.st.View(func(tx store.Tx) error {
-		rec, err := s.getBucket(tx, req.bucket)
-		if err != nil {
-			return err
-		}
-		region = rec.Region
-		return nil
-	})
+	region, err := s.bucketRegion(req.bucket)
 	if err != nil {
 		return err
 	}
