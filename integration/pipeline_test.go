@@ -30,11 +30,16 @@ func packager(ctx context.Context, function, arch string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-func newEnv(t *testing.T, url string) *pipeline.Env {
+func newEnv(t *testing.T, url string, configure ...func(*profile.Profile) error) *pipeline.Env {
 	t.Helper()
 	p, err := profile.Resolve(profile.Options{Profile: profile.Local, Endpoint: url})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range configure {
+		if err := c(p); err != nil {
+			t.Fatal(err)
+		}
 	}
 	env, err := pipeline.NewEnv(context.Background(), p, nil, testWriter{t})
 	if err != nil {
@@ -65,18 +70,32 @@ func TestPipelineInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	runSuite(t, ctx, srv.URL(), func(t *testing.T, env *pipeline.Env) {
+	runSuite(t, ctx, srv.URL(), suiteHooks{extra: func(t *testing.T, env *pipeline.Env) {
 		t.Run("load", func(t *testing.T) { loadTest(t, ctx, env) })
 		t.Run("faults", func(t *testing.T) { faultTest(t, ctx, env, srv) })
-	})
+	}})
+}
+
+// suiteHooks adapt runSuite to a backend.
+type suiteHooks struct {
+	// configure adjusts the profile before anything runs.
+	configure func(*profile.Profile) error
+	// afterDeploy runs once the first deploy has succeeded, before the
+	// executions.
+	afterDeploy func(*testing.T, *pipeline.Env)
+	// extra runs backend-specific checks before destroy.
+	extra func(*testing.T, *pipeline.Env)
 }
 
 // runSuite is the end-to-end suite against the emulator at url: stage,
 // train, deploy twice, 100 executions with their histories, capture,
-// monitor, the Distributed Map run, extra (backend-specific checks), and
-// destroy.
-func runSuite(t *testing.T, ctx context.Context, url string, extra func(*testing.T, *pipeline.Env)) {
-	env := newEnv(t, url)
+// monitor, the Distributed Map run, the hooks' checks, and destroy.
+func runSuite(t *testing.T, ctx context.Context, url string, hooks suiteHooks) {
+	var configure []func(*profile.Profile) error
+	if hooks.configure != nil {
+		configure = append(configure, hooks.configure)
+	}
+	env := newEnv(t, url, configure...)
 	archive, err := fixtures.WriteCommitted(t.TempDir(), fixtures.MiniPython)
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +157,9 @@ func runSuite(t *testing.T, ctx context.Context, url string, extra func(*testing
 	ep, err := env.Clients.SageMaker.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(env.Profile.Names.Endpoint)})
 	if err != nil || ep.EndpointStatus != "InService" {
 		t.Fatalf("endpoint: %v %v", ep, err)
+	}
+	if hooks.afterDeploy != nil {
+		hooks.afterDeploy(t, env)
 	}
 	second, err := pipeline.Deploy(ctx, env, pipeline.DeployOptions{Package: packager})
 	if err != nil {
@@ -207,8 +229,8 @@ func runSuite(t *testing.T, ctx context.Context, url string, extra func(*testing
 			t.Errorf("distributed map over 50 test images: %d results, %+v", len(all.Executions), s)
 		}
 	})
-	if extra != nil {
-		extra(t, env)
+	if hooks.extra != nil {
+		hooks.extra(t, env)
 	}
 
 	// Destroy: nothing tagged is left.

@@ -293,6 +293,7 @@ func deployFunctions(ctx context.Context, e *Env, o DeployOptions, res *DeployRe
 		{n.FilterFunction, "filterLowConfidenceInferences", map[string]string{"THRESHOLD": fmt.Sprint(e.Profile.Threshold)}},
 	}
 	for _, f := range fns {
+		maps.Copy(f.env, e.Profile.FunctionEnv())
 		zip, err := o.Package(ctx, f.source, arch)
 		if err != nil {
 			return fmt.Errorf("packaging %s: %w", f.source, err)

@@ -105,6 +105,14 @@ type Profile struct {
 	Account string
 	// Endpoints maps service keys to URLs. Empty for aws.
 	Endpoints map[string]string
+	// FunctionEndpoints maps service keys to the URLs the deployed Lambda
+	// functions use, where they differ from what the CLI uses: functions
+	// run elsewhere (in LocalStack's or the emulator's container) and may
+	// see a service at another address, e.g. the stub endpoint container
+	// as http://stub-endpoint:8080 on a Docker network. Deploy sets them
+	// as AWS_ENDPOINT_URL_<SERVICE> in every function's environment (see
+	// FunctionEnv). Empty for aws.
+	FunctionEndpoints map[string]string
 	// AWSProfile names a shared-config profile for credentials (aws only).
 	AWSProfile string
 	// Bucket is the S3 bucket for data, models and capture. Empty means
@@ -129,15 +137,17 @@ type File struct {
 
 // FileProfile is one profile's settings in scones.yaml.
 type FileProfile struct {
-	Region        string            `yaml:"region"`
-	Account       string            `yaml:"account"`
-	Endpoint      string            `yaml:"endpoint"`
-	Endpoints     map[string]string `yaml:"endpoints"`
-	AWSProfile    string            `yaml:"aws_profile"`
-	Bucket        string            `yaml:"bucket"`
-	Threshold     float64           `yaml:"threshold"`
-	TrainingImage string            `yaml:"training_image"`
-	PollInterval  string            `yaml:"poll_interval"`
+	Region    string            `yaml:"region"`
+	Account   string            `yaml:"account"`
+	Endpoint  string            `yaml:"endpoint"`
+	Endpoints map[string]string `yaml:"endpoints"`
+	// FunctionEndpoints: see Profile.FunctionEndpoints.
+	FunctionEndpoints map[string]string `yaml:"function_endpoints"`
+	AWSProfile        string            `yaml:"aws_profile"`
+	Bucket            string            `yaml:"bucket"`
+	Threshold         float64           `yaml:"threshold"`
+	TrainingImage     string            `yaml:"training_image"`
+	PollInterval      string            `yaml:"poll_interval"`
 }
 
 // Options are the command-line settings that pick and adjust a profile.
@@ -244,6 +254,14 @@ func (p *Profile) applyFile(path string) error {
 		}
 		p.Endpoints[k] = v
 	}
+	if len(fp.FunctionEndpoints) > 0 && p.Name == AWS {
+		return fmt.Errorf("config file %s: profile aws cannot set function_endpoints: it would send the functions' AWS traffic elsewhere", path)
+	}
+	for k, v := range fp.FunctionEndpoints {
+		if err := p.SetFunctionEndpoint(k, v); err != nil {
+			return fmt.Errorf("config file %s: profile %s: function_endpoints: %w", path, p.Name, err)
+		}
+	}
 	if fp.AWSProfile != "" {
 		p.AWSProfile = fp.AWSProfile
 	}
@@ -321,6 +339,37 @@ func (p *Profile) UseEndpoint(url string) error {
 		p.Endpoints[k] = url
 	}
 	return nil
+}
+
+// SetFunctionEndpoint makes the deployed functions reach service (a
+// service key such as "sagemaker_runtime") at url. The aws profile refuses.
+func (p *Profile) SetFunctionEndpoint(service, url string) error {
+	if p.Name == AWS {
+		return fmt.Errorf("the aws profile cannot point functions at %s: it would send their AWS traffic elsewhere", url)
+	}
+	if !contains(serviceKeys, service) {
+		return fmt.Errorf("unknown service %q (known: %s)", service, strings.Join(sortedCopy(serviceKeys), ", "))
+	}
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return fmt.Errorf("%s: %q: want a URL such as http://stub-endpoint:8080", service, url)
+	}
+	if p.FunctionEndpoints == nil {
+		p.FunctionEndpoints = map[string]string{}
+	}
+	p.FunctionEndpoints[service] = url
+	return nil
+}
+
+// FunctionEnv is the environment that points the deployed functions'
+// AWS SDK clients at FunctionEndpoints: AWS_ENDPOINT_URL_<SERVICE>, the
+// service-specific variable every AWS SDK reads (sagemaker_runtime becomes
+// AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME). Empty when none are set.
+func (p *Profile) FunctionEnv() map[string]string {
+	env := map[string]string{}
+	for k, v := range p.FunctionEndpoints {
+		env["AWS_ENDPOINT_URL_"+strings.ToUpper(k)] = v
+	}
+	return env
 }
 
 // BucketName is the bucket to use once the account is known.

@@ -67,6 +67,21 @@ func TestResolveErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown service "dynamodb"`) {
 		t.Errorf("unknown service key: %v", err)
 	}
+	for body, want := range map[string]string{
+		"profiles:\n  local:\n    function_endpoints:\n      sagemaker_runtim: http://x\n":        `function_endpoints: unknown service "sagemaker_runtim"`,
+		"profiles:\n  local:\n    function_endpoints:\n      sagemaker_runtime: stub:8080\n":      `want a URL such as http://stub-endpoint:8080`,
+		"profiles:\n  aws:\n    function_endpoints:\n      sagemaker_runtime: http://stub:8080\n": `profile aws cannot set function_endpoints`,
+	} {
+		os.WriteFile(bad, []byte(body), 0o644)
+		name := "local"
+		if strings.Contains(body, "aws:") {
+			name = "aws"
+		}
+		_, err = profile.Resolve(profile.Options{Profile: name, ConfigPath: bad})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
 }
 
 func TestConfigFile(t *testing.T) {
@@ -77,6 +92,8 @@ profiles:
     endpoint: http://127.0.0.1:4999
     endpoints:
       sagemaker_runtime: http://127.0.0.1:8088
+    function_endpoints:
+      sagemaker_runtime: http://stub-endpoint:8080
     bucket: my-bucket
     threshold: 0.8
 names:
@@ -88,6 +105,9 @@ names:
 	}
 	if p.Endpoints[profile.S3] != "http://127.0.0.1:4999" || p.Endpoints[profile.SageMakerRuntime] != "http://127.0.0.1:8088" {
 		t.Errorf("endpoints = %v", p.Endpoints)
+	}
+	if env := p.FunctionEnv(); len(env) != 1 || env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] != "http://stub-endpoint:8080" {
+		t.Errorf("function env = %v", env)
 	}
 	if p.BucketName("x") != "my-bucket" || p.Threshold != 0.8 || p.Names.Endpoint != "my-endpoint" || p.Names.Model != profile.DefaultNames().Model {
 		t.Errorf("profile = %+v", p)

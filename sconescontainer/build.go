@@ -29,22 +29,50 @@ const (
 	// context (Dockerfile and binaries). BuildImage skips the Docker build
 	// when the image already carries the hash of the context it would send.
 	ContentHashLabel = "scones.content-hash"
-	// DockerfilePath is where the Dockerfile lives in the scones module.
+	// DockerfilePath is where the emulator's Dockerfile lives in the
+	// scones module.
 	DockerfilePath = "build/emulator/Dockerfile"
+	// DefaultStubImage is the repo:tag BuildStubImage gives the stub
+	// endpoint image unless WithImageTag says otherwise.
+	DefaultStubImage = "scones-stub-endpoint:dev"
+	// StubDockerfilePath is where the stub endpoint's Dockerfile lives in
+	// the scones module.
+	StubDockerfilePath = "build/stub-endpoint/Dockerfile"
 
 	modulePath = "github.com/scones/scones"
 	binDir     = "rootfs/usr/local/bin"
 )
 
-// program is a binary built into the image.
-type program struct{ name, pkg string }
+// program is a binary built into an image, with its build tags.
+type program struct{ name, pkg, tags string }
 
-// programs are the binaries built into the image.
-func programs() []program {
-	return []program{
-		{"scones", "./cmd/scones"},
-		{"image-classifier", "./cmd/image-classifier"},
-	}
+// imageSpec is what BuildImage and BuildStubImage differ in.
+type imageSpec struct {
+	defaultTag string
+	dockerfile string // path in the module
+	title      string // org.opencontainers.image.title
+	programs   []program
+}
+
+// The emulator image runs scones-emulator, the server alone, built without
+// Docker mode (there is no Docker daemon inside the container): it starts
+// in a few milliseconds and links none of the CLI's SDK clients.
+var emulatorSpec = imageSpec{
+	defaultTag: DefaultImage, dockerfile: DockerfilePath, title: "scones emulator",
+	programs: []program{
+		{"scones-emulator", "./cmd/scones-emulator", "nodocker"},
+		{"image-classifier", "./cmd/image-classifier", ""},
+	},
+}
+
+// The stub endpoint image serves one model as a SageMaker endpoint (see
+// cmd/stub-endpoint), running the classifier as a subprocess.
+var stubSpec = imageSpec{
+	defaultTag: DefaultStubImage, dockerfile: StubDockerfilePath, title: "scones stub SageMaker endpoint",
+	programs: []program{
+		{"stub-endpoint", "./cmd/stub-endpoint", "nodocker"},
+		{"image-classifier", "./cmd/image-classifier", ""},
+	},
 }
 
 // BuildOption configures BuildImage.
@@ -73,7 +101,8 @@ func WithCacheDir(dir string) BuildOption { return func(c *buildConfig) { c.cach
 // (empty: the module containing the working directory) and returns its
 // repo:tag, DefaultImage unless WithImageTag says otherwise.
 //
-// It compiles cmd/scones and cmd/image-classifier static for Linux on the
+// It compiles cmd/scones-emulator (-tags nodocker) and cmd/image-classifier
+// static for Linux on the
 // Docker daemon's architecture, packs them with build/emulator/Dockerfile
 // into a deterministic tar, and hashes it. If an image with that tag
 // already carries the hash in its scones.content-hash label, nothing more
@@ -82,7 +111,20 @@ func WithCacheDir(dir string) BuildOption { return func(c *buildConfig) { c.cach
 // container uses it. Without a reachable Docker daemon the error wraps
 // ErrDockerUnavailable.
 func BuildImage(ctx context.Context, moduleDir string, opts ...BuildOption) (string, error) {
-	cfg := buildConfig{tag: DefaultImage, log: io.Discard}
+	return buildImage(ctx, emulatorSpec, moduleDir, opts)
+}
+
+// BuildStubImage builds the stub SageMaker endpoint image (see
+// RunStubEndpoint) from the scones module in moduleDir, as BuildImage
+// does, with cmd/stub-endpoint, cmd/image-classifier and
+// build/stub-endpoint/Dockerfile. It returns DefaultStubImage unless
+// WithImageTag says otherwise.
+func BuildStubImage(ctx context.Context, moduleDir string, opts ...BuildOption) (string, error) {
+	return buildImage(ctx, stubSpec, moduleDir, opts)
+}
+
+func buildImage(ctx context.Context, spec imageSpec, moduleDir string, opts []BuildOption) (string, error) {
+	cfg := buildConfig{tag: spec.defaultTag, log: io.Discard}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -121,14 +163,14 @@ func BuildImage(ctx context.Context, moduleDir string, opts ...BuildOption) (str
 	}
 
 	bins := filepath.Join(cfg.cacheDir, "linux_"+arch)
-	if err := goBuild(ctx, mod, bins, arch, cfg.log); err != nil {
+	if err := goBuild(ctx, mod, bins, arch, spec.programs, cfg.log); err != nil {
 		return "", err
 	}
-	dockerfile, err := os.ReadFile(filepath.Join(mod, DockerfilePath))
+	dockerfile, err := os.ReadFile(filepath.Join(mod, spec.dockerfile))
 	if err != nil {
 		return "", fmt.Errorf("sconescontainer: %w", err)
 	}
-	tarFile, sum, err := writeContext(dockerfile, bins)
+	tarFile, sum, err := writeContext(dockerfile, bins, spec.programs)
 	if err != nil {
 		return "", err
 	}
@@ -160,7 +202,7 @@ func BuildImage(ctx context.Context, moduleDir string, opts ...BuildOption) (str
 		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
 			o.Labels = map[string]string{
 				ContentHashLabel:                  sum,
-				"org.opencontainers.image.title":  "scones emulator",
+				"org.opencontainers.image.title":  spec.title,
 				"org.opencontainers.image.source": modulePath,
 			}
 		},
@@ -235,16 +277,31 @@ func moduleLine(gomod []byte) string {
 	return ""
 }
 
-// goBuild links every program static for linux/arch into dir. The output
-// paths are stable, so go build leaves an up-to-date binary alone.
-func goBuild(ctx context.Context, mod, dir, arch string, log io.Writer) error {
+// goBuild links every program static for linux/arch into dir, one go
+// build per set of build tags. The output paths are stable, so go build
+// leaves an up-to-date binary alone.
+func goBuild(ctx context.Context, mod, dir, arch string, progs []program, log io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("sconescontainer: %w", err)
 	}
-	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}
-	for _, p := range programs() {
-		args = append(args, p.pkg)
+	byTags := map[string][]string{}
+	var order []string
+	for _, p := range progs {
+		if _, ok := byTags[p.tags]; !ok {
+			order = append(order, p.tags)
+		}
+		byTags[p.tags] = append(byTags[p.tags], p.pkg)
 	}
+	for _, tags := range order {
+		args := []string{"build", "-trimpath", "-ldflags=-s -w", "-tags=" + tags, "-o", dir + string(filepath.Separator)}
+		if err := runGo(ctx, mod, arch, append(args, byTags[tags]...), log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runGo(ctx context.Context, mod, arch string, args []string, log io.Writer) error {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
@@ -263,7 +320,7 @@ func goBuild(ctx context.Context, mod, dir, arch string, log io.Writer) error {
 // file and returns it with the SHA-256 of its bytes. The tar is
 // deterministic (fixed times, owner root, fixed order), so the same
 // Dockerfile and binaries always hash the same.
-func writeContext(dockerfile []byte, bins string) (*os.File, string, error) {
+func writeContext(dockerfile []byte, bins string, progs []program) (*os.File, string, error) {
 	f, err := os.CreateTemp("", "scones-emulator-context-*.tar")
 	if err != nil {
 		return nil, "", fmt.Errorf("sconescontainer: %w", err)
@@ -290,7 +347,7 @@ func writeContext(dockerfile []byte, bins string) (*os.File, string, error) {
 			return fail(err)
 		}
 	}
-	for _, p := range programs() {
+	for _, p := range progs {
 		if err := addFile(tw, header(binDir+"/"+p.name, tar.TypeReg, 0o755, 0), filepath.Join(bins, p.name)); err != nil {
 			return fail(err)
 		}

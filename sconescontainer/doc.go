@@ -12,9 +12,10 @@
 //
 // No image registry is assumed to be reachable, so the image is built
 // FROM scratch (build/emulator/Dockerfile) from two static Go binaries,
-// cmd/scones and cmd/image-classifier, compiled by BuildImage with
+// cmd/scones-emulator (built with -tags nodocker: no Docker mode inside the
+// container) and cmd/image-classifier, compiled by BuildImage with
 // GOOS=linux, GOARCH=<the daemon's architecture>, CGO_ENABLED=0, -trimpath
-// and -ldflags "-s -w". The entrypoint is `scones emulator --addr
+// and -ldflags "-s -w". The entrypoint is `scones-emulator --addr
 // 0.0.0.0:4566`; the options of Run append flags to it. The image also
 // holds an empty /tmp (mode 1777, TMPDIR=/tmp) for Lambda code directories
 // and SageMaker roots, and sets SCONES_CLASSIFIER_PATH so SageMaker
@@ -50,6 +51,28 @@
 // reaches the emulator through AWS_ENDPOINT_URL, which the emulator sets
 // from its own listen address inside the container, not through the
 // published port.
+//
+// # The stub endpoint
+//
+// BuildStubImage and RunStubEndpoint do the same for the stub SageMaker
+// endpoint (cmd/stub-endpoint, build/stub-endpoint/Dockerfile): one model
+// served at SageMaker Runtime's InvokeEndpoint path, with data capture to
+// S3, for setups whose SageMaker Runtime is not the emulator's (the
+// localstack profile, or a test that wants the endpoint in its own
+// container). On a shared Docker network the two find each other by alias:
+//
+//	nw, _ := network.New(ctx)
+//	emu, _ := sconescontainer.Run(ctx, image, network.WithNetwork([]string{"emulator"}, nw))
+//	stub, _ := sconescontainer.RunStubEndpoint(ctx, stubImage,
+//		sconescontainer.WithStubConfig(sconescontainer.StubConfig{
+//			EndpointName: "scones-image-classifier", ModelDataURL: artifact,
+//			S3Endpoint: "http://emulator:4566", CaptureDestination: "s3://scones/data_capture"}),
+//		network.WithNetwork([]string{"stub-endpoint"}, nw))
+//
+// and a Lambda function in the emulator container given
+// AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://stub-endpoint:8080 (the
+// profile's function_endpoints) sends its inferences to the stub.
+// integration/container_test.go runs the whole pipeline this way.
 //
 // # Without Docker
 //

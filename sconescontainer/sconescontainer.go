@@ -60,8 +60,23 @@ type Container struct {
 // testcontainers.CleanupContainer or Terminate it. Without a reachable
 // Docker daemon the error wraps ErrDockerUnavailable.
 func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*Container, error) {
+	ctr, err := runImage(ctx, image, "BuildImage", append([]testcontainers.ContainerCustomizer{
+		testcontainers.WithExposedPorts(Port),
+		testcontainers.WithWaitStrategy(ForHealth(DefaultStartupTimeout)),
+	}, opts...))
+	var c *Container
+	if ctr != nil {
+		c = &Container{Container: ctr}
+	}
+	return c, err
+}
+
+// runImage starts image with the module's options followed by the
+// caller's, naming build (the function that makes the image) when the
+// image is missing.
+func runImage(ctx context.Context, image, build string, opts []testcontainers.ContainerCustomizer) (testcontainers.Container, error) {
 	if image == "" {
-		return nil, errors.New("sconescontainer: no image given; build one with BuildImage")
+		return nil, fmt.Errorf("sconescontainer: no image given; build one with %s", build)
 	}
 	provider, err := dockerProvider(ctx)
 	if err != nil {
@@ -70,23 +85,14 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	_, inspectErr := provider.Client().ImageInspect(ctx, image)
 	provider.Close()
 
-	moduleOpts := []testcontainers.ContainerCustomizer{
-		testcontainers.WithExposedPorts(Port),
-		testcontainers.WithWaitStrategy(ForHealth(DefaultStartupTimeout)),
-	}
-	moduleOpts = append(moduleOpts, opts...)
-	ctr, err := testcontainers.Run(ctx, image, moduleOpts...)
-	var c *Container
-	if ctr != nil {
-		c = &Container{Container: ctr}
-	}
+	ctr, err := testcontainers.Run(ctx, image, opts...)
 	if err != nil {
 		if errdefs.IsNotFound(inspectErr) {
-			return c, fmt.Errorf("sconescontainer: run %s (not present locally; build it with BuildImage): %w", image, err)
+			return ctr, fmt.Errorf("sconescontainer: run %s (not present locally; build it with %s): %w", image, build, err)
 		}
-		return c, fmt.Errorf("sconescontainer: run %s: %w", image, err)
+		return ctr, fmt.Errorf("sconescontainer: run %s: %w", image, err)
 	}
-	return c, nil
+	return ctr, nil
 }
 
 // dockerProvider returns a healthy Docker provider, or an error wrapping
@@ -120,7 +126,7 @@ func dockerProvider(ctx context.Context) (p *testcontainers.DockerProvider, err 
 // It is not named Endpoint because the embedded testcontainers.Container
 // already has Endpoint(ctx, proto).
 func (c *Container) BaseEndpoint(ctx context.Context) (string, error) {
-	return reach(ctx, c.Container)
+	return reach(ctx, c.Container, Port, probe)
 }
 
 // hostPorter is what reach needs of a container (a testcontainers.Container
@@ -130,21 +136,21 @@ type hostPorter interface {
 	MappedPort(context.Context, string) (network.Port, error)
 }
 
-// reach returns the base URL at which the emulator answers its health
-// check on the port mapped to 4566/tcp.
+// reach returns the base URL at which the container answers check on the
+// host port mapped to port (4566/tcp for the emulator).
 //
 // testcontainers-go's Host is not enough on its own: when the tests run in
 // a container (/.dockerenv exists) it answers the default gateway's
 // address, which is wrong when the Docker daemon runs in that same
 // container, as on the scones CI machines. So 127.0.0.1 and Host are
 // both tried, and the first to answer wins.
-func reach(ctx context.Context, ctr hostPorter) (string, error) {
-	port, err := ctr.MappedPort(ctx, Port)
+func reach(ctx context.Context, ctr hostPorter, containerPort string, check func(context.Context, string) error) (string, error) {
+	port, err := ctr.MappedPort(ctx, containerPort)
 	if err != nil {
 		return "", fmt.Errorf("sconescontainer: mapped port: %w", err)
 	}
 	if port.IsZero() {
-		return "", errors.New("sconescontainer: 4566/tcp is not mapped yet")
+		return "", fmt.Errorf("sconescontainer: %s is not mapped yet", containerPort)
 	}
 	host, err := ctr.Host(ctx)
 	if err != nil {
@@ -165,7 +171,7 @@ func reach(ctx context.Context, ctr hostPorter) (string, error) {
 	results := make(chan result, len(hosts))
 	for _, h := range hosts {
 		base := "http://" + net.JoinHostPort(h, strconv.Itoa(int(port.Num())))
-		go func() { results <- result{base, probe(ctx, base)} }()
+		go func() { results <- result{base, check(ctx, base)} }()
 	}
 	var errs []error
 	for range hosts {
@@ -176,11 +182,11 @@ func reach(ctx context.Context, ctr hostPorter) (string, error) {
 		if !isDialError(r.err) {
 			// Connected, so this is the right host (Docker's proxy
 			// answers there), but the emulator is not ready yet.
-			return "", fmt.Errorf("sconescontainer: the emulator does not answer yet: %w", r.err)
+			return "", fmt.Errorf("sconescontainer: the container does not answer yet: %w", r.err)
 		}
 		errs = append(errs, r.err)
 	}
-	return "", fmt.Errorf("sconescontainer: the emulator does not answer: %w", errors.Join(errs...))
+	return "", fmt.Errorf("sconescontainer: the container does not answer: %w", errors.Join(errs...))
 }
 
 // isDialError reports whether err is a failure to connect at all.
@@ -215,15 +221,23 @@ func probe(ctx context.Context, base string) error {
 // mapped port (as BaseEndpoint finds it) until it answers 200, fails at
 // once if the container exits, and gives up after timeout. Pass it again
 // through testcontainers.WithWaitStrategy to change the timeout.
-func ForHealth(timeout time.Duration) wait.Strategy { return healthStrategy{timeout: timeout} }
+func ForHealth(timeout time.Duration) wait.Strategy {
+	return healthStrategy{timeout: timeout, port: Port, path: HealthPath, check: probe, what: "the emulator"}
+}
 
-type healthStrategy struct{ timeout time.Duration }
+// healthStrategy polls check on the host port mapped to port.
+type healthStrategy struct {
+	timeout    time.Duration
+	port, path string
+	check      func(context.Context, string) error
+	what       string
+}
 
 // Timeout is the startup timeout (wait.StrategyTimeout).
 func (s healthStrategy) Timeout() *time.Duration { return &s.timeout }
 
 func (s healthStrategy) String() string {
-	return fmt.Sprintf("GET %s on %s answers 200 (within %v)", HealthPath, Port, s.timeout)
+	return fmt.Sprintf("GET %s on %s answers 200 (within %v)", s.path, s.port, s.timeout)
 }
 
 // WaitUntilReady implements wait.Strategy.
@@ -232,9 +246,9 @@ func (s healthStrategy) WaitUntilReady(ctx context.Context, target wait.Strategy
 	defer cancel()
 	for {
 		if st, err := target.State(ctx); err == nil && !st.Running && (st.Status == "exited" || st.Status == "dead") {
-			return fmt.Errorf("sconescontainer: the emulator exited with code %d before it was healthy (see the container log)", st.ExitCode)
+			return fmt.Errorf("sconescontainer: %s exited with code %d before it was healthy (see the container log)", s.what, st.ExitCode)
 		}
-		_, err := reach(ctx, target)
+		_, err := reach(ctx, target, s.port, s.check)
 		if err == nil {
 			return nil
 		}
@@ -349,7 +363,7 @@ func putFaults(ctx context.Context, ctr testcontainers.Container, rules []faults
 	if err != nil {
 		return fmt.Errorf("sconescontainer: faults: %w", err)
 	}
-	base, err := reach(ctx, ctr)
+	base, err := reach(ctx, ctr, Port, probe)
 	if err != nil {
 		return err
 	}

@@ -172,6 +172,19 @@ func (s *Service) Name() string { return "sagemaker" }
 // Runner is the container runner.
 func (s *Service) Runner() *smcontainer.Runner { return s.runner }
 
+// Operation names a SageMaker Runtime request (InvokeEndpoint) for fault
+// rules and logs (awsapi.OperationNamer); control-plane requests are named
+// by their X-Amz-Target.
+func (s *Service) Operation(r *http.Request) string {
+	if _, ok := serving.InvocationEndpoint(r.URL.Path); ok {
+		return "InvokeEndpoint"
+	}
+	if op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "SageMaker."); ok {
+		return op
+	}
+	return ""
+}
+
 // ServeHTTP routes SageMaker Runtime by path and SageMaker by X-Amz-Target.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name, ok := serving.InvocationEndpoint(r.URL.Path); ok {

@@ -1,0 +1,138 @@
+package sconescontainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// StubPort is the stub endpoint's port inside its container.
+const StubPort = "8080/tcp"
+
+// StubEndpoint is a running stub SageMaker endpoint container: one model
+// served at SageMaker Runtime's POST /endpoints/{name}/invocations (and the
+// container contract's /ping and /invocations), writing data-capture files
+// to S3. It embeds the testcontainers.Container.
+type StubEndpoint struct {
+	testcontainers.Container
+}
+
+// StubConfig is what the stub serves and where it reaches S3: the STUB_*
+// and AWS_* variables of cmd/stub-endpoint, set by WithStubConfig.
+type StubConfig struct {
+	// EndpointName is the endpoint served (required): InvokeEndpoint for
+	// any other name answers ValidationError, as SageMaker does.
+	EndpointName string
+	// Variant is the production variant (default AllTraffic).
+	Variant string
+	// ModelDataURL is the s3:// URL of the trained model.tar.gz (required).
+	ModelDataURL string
+	// S3Endpoint is the S3 URL as seen from inside the container, e.g.
+	// http://emulator:4566 on a shared Docker network; empty means AWS.
+	S3Endpoint string
+	// Region defaults to us-east-1; the credentials to test/test.
+	Region, AccessKeyID, SecretAccessKey string
+	// DataCaptureConfig is SageMaker's DataCaptureConfig as JSON (what
+	// DescribeEndpointConfig returns); empty leaves capture off unless
+	// CaptureDestination is set.
+	DataCaptureConfig string
+	// CaptureDestination turns capture on (Input and Output, 100 %) to
+	// this s3:// prefix when DataCaptureConfig is empty.
+	CaptureDestination string
+	// CaptureFlushInterval is how often buffered records are written
+	// (default 1 s).
+	CaptureFlushInterval time.Duration
+}
+
+// WithStubConfig sets the stub's configuration as container environment.
+func WithStubConfig(c StubConfig) testcontainers.CustomizeRequestOption {
+	return func(req *testcontainers.GenericContainerRequest) error {
+		if c.EndpointName == "" {
+			return errors.New("sconescontainer: WithStubConfig: EndpointName is required")
+		}
+		if c.ModelDataURL == "" {
+			return errors.New("sconescontainer: WithStubConfig: ModelDataURL is required")
+		}
+		env := map[string]string{
+			"STUB_ENDPOINT_NAME":    c.EndpointName,
+			"STUB_MODEL_DATA_URL":   c.ModelDataURL,
+			"AWS_REGION":            or(c.Region, "us-east-1"),
+			"AWS_ACCESS_KEY_ID":     or(c.AccessKeyID, "test"),
+			"AWS_SECRET_ACCESS_KEY": or(c.SecretAccessKey, "test"),
+		}
+		set := func(k, v string) {
+			if v != "" {
+				env[k] = v
+			}
+		}
+		set("STUB_VARIANT", c.Variant)
+		set("AWS_ENDPOINT_URL_S3", c.S3Endpoint)
+		set("STUB_DATA_CAPTURE_CONFIG", c.DataCaptureConfig)
+		set("STUB_CAPTURE_DESTINATION", c.CaptureDestination)
+		if c.CaptureFlushInterval > 0 {
+			env["STUB_CAPTURE_FLUSH_INTERVAL"] = c.CaptureFlushInterval.String()
+		}
+		return testcontainers.WithEnv(env)(req)
+	}
+}
+
+func or(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+// RunStubEndpoint starts the stub endpoint image (see BuildStubImage),
+// configured by WithStubConfig among opts, and waits until GET /ping
+// answers 200 on the mapped port 8080/tcp, which the stub does once the
+// model is loaded. Put it on a Docker network with an alias (testcontainers'
+// network.WithNetwork) for code in other containers, such as Lambda
+// functions in the emulator container, to reach it there:
+//
+//	AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://<alias>:8080
+//
+// As with Run, a non-nil *StubEndpoint may come back with an error.
+func RunStubEndpoint(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*StubEndpoint, error) {
+	ctr, err := runImage(ctx, image, "BuildStubImage", append([]testcontainers.ContainerCustomizer{
+		testcontainers.WithExposedPorts(StubPort),
+		testcontainers.WithWaitStrategy(healthStrategy{timeout: DefaultStartupTimeout, port: StubPort, path: "/ping", check: pingProbe, what: "the stub endpoint"}),
+	}, opts...))
+	var s *StubEndpoint
+	if ctr != nil {
+		s = &StubEndpoint{Container: ctr}
+	}
+	return s, err
+}
+
+// BaseEndpoint is the stub's URL on the host (http://127.0.0.1:<mapped
+// port>), for a sagemakerruntime client's BaseEndpoint.
+func (s *StubEndpoint) BaseEndpoint(ctx context.Context) (string, error) {
+	return reach(ctx, s.Container, StubPort, pingProbe)
+}
+
+// pingProbe checks that base answers GET /ping with 200.
+func pingProbe(ctx context.Context, base string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ping", nil)
+	if err != nil {
+		return err
+	}
+	hc := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s/ping: %s", base, resp.Status)
+	}
+	return nil
+}
