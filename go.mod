@@ -11,7 +11,11 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/iam v1.65.0
 	github.com/aws/aws-sdk-go-v2/service/lambda v1.114.4
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10
-	github.com/aws/aws-sdk-go-v2/service/sagemaker v1.288.1
+	// sagemaker is held at v1.269.0, the last release served here before the
+	// schema-based serde (aws/aws-sdk-go-v2#3432): from v1.275.0 its schemas
+	// package builds ~20,000 objects at init, 16 ms and 3.8 MB on every start
+	// of the scones binary, `scones emulator` included. See docs/BENCHMARKS.md.
+	github.com/aws/aws-sdk-go-v2/service/sagemaker v1.269.0
 	github.com/aws/aws-sdk-go-v2/service/sagemakerruntime v1.50.4
 	github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0

@@ -32,7 +32,14 @@ func packager(ctx context.Context, function, arch string) ([]byte, error) {
 
 func newEnv(t *testing.T, url string, configure ...func(*profile.Profile) error) *pipeline.Env {
 	t.Helper()
-	p, err := profile.Resolve(profile.Options{Profile: profile.Local, Endpoint: url})
+	return newProfileEnv(t, profile.Local, url, configure...)
+}
+
+// newProfileEnv is newEnv for the named profile, every service it serves
+// from one endpoint at url, adjusted by configure.
+func newProfileEnv(t *testing.T, name, url string, configure ...func(*profile.Profile) error) *pipeline.Env {
+	t.Helper()
+	p, err := profile.Resolve(profile.Options{Profile: name, Endpoint: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +85,10 @@ func TestPipelineInProcess(t *testing.T) {
 
 // suiteHooks adapt runSuite to a backend.
 type suiteHooks struct {
+	// profile names the profile (default local) whose endpoints are url.
+	profile string
 	// configure adjusts the profile before anything runs.
 	configure func(*profile.Profile) error
-	// afterDeploy runs once the first deploy has succeeded, before the
-	// executions.
-	afterDeploy func(*testing.T, *pipeline.Env)
 	// extra runs backend-specific checks before destroy.
 	extra func(*testing.T, *pipeline.Env)
 }
@@ -95,7 +101,10 @@ func runSuite(t *testing.T, ctx context.Context, url string, hooks suiteHooks) {
 	if hooks.configure != nil {
 		configure = append(configure, hooks.configure)
 	}
-	env := newEnv(t, url, configure...)
+	if hooks.profile == "" {
+		hooks.profile = profile.Local
+	}
+	env := newProfileEnv(t, hooks.profile, url, configure...)
 	archive, err := fixtures.WriteCommitted(t.TempDir(), fixtures.MiniPython)
 	if err != nil {
 		t.Fatal(err)
@@ -157,9 +166,6 @@ func runSuite(t *testing.T, ctx context.Context, url string, hooks suiteHooks) {
 	ep, err := env.Clients.SageMaker.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(env.Profile.Names.Endpoint)})
 	if err != nil || ep.EndpointStatus != "InService" {
 		t.Fatalf("endpoint: %v %v", ep, err)
-	}
-	if hooks.afterDeploy != nil {
-		hooks.afterDeploy(t, env)
 	}
 	second, err := pipeline.Deploy(ctx, env, pipeline.DeployOptions{Package: packager})
 	if err != nil {

@@ -10,7 +10,10 @@
 //     CLI, or a running `scones emulator` given with --endpoint.
 //   - localstack: S3, Lambda, Step Functions, IAM and STS at a
 //     LocalStack-compatible endpoint (default http://localhost:4566), and
-//     SageMaker at the stub endpoint container.
+//     SageMaker, control plane and runtime, at the stub endpoint container
+//     (cmd/stub-endpoint --serve-sagemaker, default http://localhost:8080),
+//     which keeps its data in that endpoint's S3. FunctionEndpoints tells
+//     the deployed functions where they see the stub.
 //   - aws: the SDK's default credential chain and AWS's own endpoints.
 //
 // A non-aws profile never builds a client without an explicit endpoint, so

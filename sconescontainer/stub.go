@@ -25,12 +25,21 @@ type StubEndpoint struct {
 // StubConfig is what the stub serves and where it reaches S3: the STUB_*
 // and AWS_* variables of cmd/stub-endpoint, set by WithStubConfig.
 type StubConfig struct {
-	// EndpointName is the endpoint served (required): InvokeEndpoint for
-	// any other name answers ValidationError, as SageMaker does.
+	// ServeSageMaker makes the stub serve the whole SageMaker API
+	// (training jobs, models, endpoint configs, endpoints, InvokeEndpoint,
+	// data capture) over the S3 at S3Endpoint, for a LocalStack-compatible
+	// endpoint without SageMaker; the endpoint and model fields below are
+	// then left empty, and only S3Endpoint, Region, the credentials and
+	// CaptureFlushInterval apply.
+	ServeSageMaker bool
+	// EndpointName is the one endpoint served (required unless
+	// ServeSageMaker): InvokeEndpoint for any other name answers
+	// ValidationError, as SageMaker does.
 	EndpointName string
 	// Variant is the production variant (default AllTraffic).
 	Variant string
-	// ModelDataURL is the s3:// URL of the trained model.tar.gz (required).
+	// ModelDataURL is the s3:// URL of the trained model.tar.gz (required
+	// unless ServeSageMaker).
 	ModelDataURL string
 	// S3Endpoint is the S3 URL as seen from inside the container, e.g.
 	// http://emulator:4566 on a shared Docker network; empty means AWS.
@@ -52,15 +61,16 @@ type StubConfig struct {
 // WithStubConfig sets the stub's configuration as container environment.
 func WithStubConfig(c StubConfig) testcontainers.CustomizeRequestOption {
 	return func(req *testcontainers.GenericContainerRequest) error {
-		if c.EndpointName == "" {
+		one := c.EndpointName != "" || c.ModelDataURL != "" || c.Variant != "" || c.DataCaptureConfig != "" || c.CaptureDestination != ""
+		switch {
+		case c.ServeSageMaker && one:
+			return errors.New("sconescontainer: WithStubConfig: ServeSageMaker serves the endpoints CreateEndpoint makes; leave the endpoint, model and capture fields empty")
+		case !c.ServeSageMaker && c.EndpointName == "":
 			return errors.New("sconescontainer: WithStubConfig: EndpointName is required")
-		}
-		if c.ModelDataURL == "" {
+		case !c.ServeSageMaker && c.ModelDataURL == "":
 			return errors.New("sconescontainer: WithStubConfig: ModelDataURL is required")
 		}
 		env := map[string]string{
-			"STUB_ENDPOINT_NAME":    c.EndpointName,
-			"STUB_MODEL_DATA_URL":   c.ModelDataURL,
 			"AWS_REGION":            or(c.Region, "us-east-1"),
 			"AWS_ACCESS_KEY_ID":     or(c.AccessKeyID, "test"),
 			"AWS_SECRET_ACCESS_KEY": or(c.SecretAccessKey, "test"),
@@ -70,6 +80,11 @@ func WithStubConfig(c StubConfig) testcontainers.CustomizeRequestOption {
 				env[k] = v
 			}
 		}
+		if c.ServeSageMaker {
+			env["STUB_SERVE_SAGEMAKER"] = "true"
+		}
+		set("STUB_ENDPOINT_NAME", c.EndpointName)
+		set("STUB_MODEL_DATA_URL", c.ModelDataURL)
 		set("STUB_VARIANT", c.Variant)
 		set("AWS_ENDPOINT_URL_S3", c.S3Endpoint)
 		set("STUB_DATA_CAPTURE_CONFIG", c.DataCaptureConfig)

@@ -20,6 +20,7 @@ func startupCommand() *cli.Command {
 		Usage: "time from process start to the first successful ListBuckets, and idle RSS, of `scones emulator` and moto",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "runs", Value: 10, Usage: "process starts to measure"},
+			&cli.BoolFlag{Name: "no-moto", Usage: "leave out moto server"},
 		},
 		Action: func(c *cli.Context) error {
 			dir, err := os.MkdirTemp("", "scones-bench")

@@ -1,6 +1,15 @@
-// Command stub-endpoint is a SageMaker endpoint for one model, for
-// backends that have S3 but no SageMaker (the localstack profile). It
-// serves SageMaker Runtime's InvokeEndpoint
+// Command stub-endpoint serves SageMaker for backends that have S3 but no
+// SageMaker (the localstack profile), in one of two modes.
+//
+// With --serve-sagemaker it is the emulator's whole SageMaker service
+// (package emulator/sagemaker: training jobs, models, endpoint configs,
+// endpoints, tags, InvokeEndpoint and data capture) on its own, keeping
+// its state in memory and reading and writing training data, models and
+// capture files in the S3 at --s3-endpoint through aws-sdk-go-v2. Point
+// the profile's sagemaker and sagemaker_runtime endpoints at it.
+//
+// Otherwise it is a SageMaker endpoint for one model. It serves SageMaker
+// Runtime's InvokeEndpoint
 //
 //	POST /endpoints/{name}/invocations
 //
@@ -41,8 +50,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/scones/scones/emulator/awsapi"
+	"github.com/scones/scones/emulator/faults"
+	"github.com/scones/scones/emulator/sagemaker"
 	"github.com/scones/scones/emulator/sagemaker/capture"
+	"github.com/scones/scones/emulator/sagemaker/s3client"
 	"github.com/scones/scones/emulator/sagemaker/serving"
+	"github.com/scones/scones/emulator/store"
 	"github.com/scones/scones/smcontainer"
 )
 
@@ -66,6 +80,7 @@ type options struct {
 	captureDest, captureModes     string
 	captureJSON, captureCSV       string
 	captureSampling               int
+	serveSageMaker                bool
 	flushInterval, startupTimeout time.Duration
 }
 
@@ -83,6 +98,11 @@ func envInt(name string, def int) int {
 	return def
 }
 
+func envBool(name string) bool {
+	v, _ := strconv.ParseBool(os.Getenv(name))
+	return v
+}
+
 func envDuration(name string, def time.Duration) time.Duration {
 	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
 		return v
@@ -95,6 +115,7 @@ func parse(args []string) (*options, error) {
 	fs := flag.NewFlagSet("stub-endpoint", flag.ContinueOnError)
 	region := env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
 	fs.StringVar(&o.addr, "addr", env("STUB_ADDR", "0.0.0.0:8080"), "listen address ($STUB_ADDR)")
+	fs.BoolVar(&o.serveSageMaker, "serve-sagemaker", envBool("STUB_SERVE_SAGEMAKER"), "serve the whole SageMaker API (training, models, endpoints, InvokeEndpoint) over the S3 at --s3-endpoint, instead of one model ($STUB_SERVE_SAGEMAKER)")
 	fs.StringVar(&o.endpoint, "endpoint-name", env("STUB_ENDPOINT_NAME", ""), "endpoint name served ($STUB_ENDPOINT_NAME, required)")
 	fs.StringVar(&o.variant, "variant", env("STUB_VARIANT", "AllTraffic"), "production variant name ($STUB_VARIANT)")
 	fs.StringVar(&o.image, "image", env("STUB_IMAGE", smcontainer.ImageClassificationURI(region)), "model image URI, mapped to a local program ($STUB_IMAGE)")
@@ -115,6 +136,15 @@ func parse(args []string) (*options, error) {
 	fs.DurationVar(&o.startupTimeout, "startup-timeout", envDuration("STUB_STARTUP_TIMEOUT", 2*time.Minute), "how long the model container may take to answer /ping")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.serveSageMaker {
+		if o.endpoint != "" || o.modelDataURL != "" || o.modelDir != "" || o.modelURL != "" {
+			return nil, errors.New("--serve-sagemaker serves the endpoints its CreateEndpoint calls make: drop --endpoint-name and --model-*")
+		}
+		return &o, nil
 	}
 	if o.endpoint == "" {
 		return nil, errors.New("--endpoint-name (or STUB_ENDPOINT_NAME) is required")
@@ -160,6 +190,9 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if o.serveSageMaker {
+		return serveSageMaker(ctx, o, log)
+	}
 	log = log.With("endpoint", o.endpoint)
 	dc, err := o.dataCapture()
 	if err != nil {
@@ -167,16 +200,9 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	var s3c *s3.Client
 	if dc.Enabled() || o.modelDataURL != "" {
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(o.region))
-		if err != nil {
-			return fmt.Errorf("aws config: %w", err)
+		if s3c, err = o.s3Client(ctx); err != nil {
+			return err
 		}
-		s3c = s3.NewFromConfig(cfg, func(so *s3.Options) {
-			if o.s3Endpoint != "" {
-				so.BaseEndpoint = aws.String(o.s3Endpoint)
-			}
-			so.UsePathStyle = true
-		})
 	}
 
 	variant := &serving.Variant{Name: o.variant, Weight: 1, URL: strings.TrimSuffix(o.modelURL, "/")}
@@ -233,10 +259,23 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	log.Info("stub endpoint listening", "addr", ln.Addr().String(), "model", variant.URL)
+	return serve(ctx, ln, mux, func(ctx context.Context) error {
+		if writer != nil {
+			if err := writer.Close(ctx); err != nil {
+				return fmt.Errorf("writing capture records: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// serve answers on ln until ctx ends, then shuts the server down and runs
+// closeFn (which writes what is buffered) within 30 s.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, closeFn func(context.Context) error) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("stub endpoint listening", "addr", ln.Addr().String(), "model", variant.URL)
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -245,15 +284,51 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
-	if writer != nil {
-		if err := writer.Close(sctx); err != nil {
-			return errors.Join(serveErr, fmt.Errorf("writing capture records: %w", err))
-		}
-	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	return serveErr
+	return errors.Join(serveErr, closeFn(sctx))
+}
+
+// s3Client is the S3 client for --s3-endpoint (path style), with the
+// credentials of the environment.
+func (o *options) s3Client(ctx context.Context) (*s3.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(o.region))
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	return s3.NewFromConfig(cfg, func(so *s3.Options) {
+		if o.s3Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.s3Endpoint)
+		}
+		so.UsePathStyle = true
+	}), nil
+}
+
+// serveSageMaker serves the emulator's SageMaker service alone, over the
+// S3 at --s3-endpoint; GET /ping answers 200 once it listens.
+func serveSageMaker(ctx context.Context, o *options, log *slog.Logger) error {
+	s3c, err := o.s3Client(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	env := awsapi.Env{Region: o.region, AccountID: o.account, Store: store.NewMemory(), Logger: log,
+		BaseURL: func() string { return base }, TimeScale: 1, Now: time.Now, Faults: faults.New(0)}
+	svc, err := sagemaker.New(env, s3client.New(s3c), sagemaker.WithCaptureFlushInterval(o.flushInterval))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.Handle("/", svc)
+	log.Info("stub SageMaker listening", "addr", ln.Addr().String(), "s3", o.s3Endpoint, "region", o.region, "account", o.account)
+	return serve(ctx, ln, mux, func(ctx context.Context) error { return svc.Close(ctx) })
 }
 
 // startModel fetches the model and starts its serving program.

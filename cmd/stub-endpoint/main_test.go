@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	rttypes "github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/types"
 
@@ -32,33 +34,8 @@ import (
 // that are all in S3 once it stops.
 func TestStubProcess(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "image-classifier")
-	if out, err := exec.Command("go", "build", "-o", bin, "../image-classifier").CombinedOutput(); err != nil {
-		t.Fatalf("build classifier: %v\n%s", err, out)
-	}
-	t.Setenv(smcontainer.EnvClassifierPath, bin)
-
-	// Train a tiny model with the classifier binary itself.
-	root := filepath.Join(dir, "train")
 	rng := rand.New(rand.NewPCG(7, 7))
-	for _, ch := range []string{"train", "validation"} {
-		os.MkdirAll(filepath.Join(root, "input/data", ch), 0o755)
-		os.MkdirAll(filepath.Join(root, "input/data", ch+"_lst"), 0o755)
-		var lst strings.Builder
-		for i := range 8 {
-			os.WriteFile(filepath.Join(root, "input/data", ch, fmt.Sprintf("%d.png", i)), pngOf(i%2, rng), 0o644)
-			fmt.Fprintf(&lst, "%d\t%d\t%d.png\n", i, i%2, i)
-		}
-		os.WriteFile(filepath.Join(root, "input/data", ch+"_lst", ch+".lst"), []byte(lst.String()), 0o644)
-	}
-	os.MkdirAll(filepath.Join(root, "input/config"), 0o755)
-	os.WriteFile(filepath.Join(root, "input/config/hyperparameters.json"),
-		[]byte(`{"num_classes":"2","num_training_samples":"8","epochs":"1","mini_batch_size":"4"}`), 0o644)
-	train := exec.Command(bin, "train", "--ml-root", root)
-	if out, err := train.CombinedOutput(); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	model := trainTinyModel(t, rng)
 
 	srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
 	if err != nil {
@@ -67,10 +44,6 @@ func TestStubProcess(t *testing.T) {
 	defer srv.Close()
 	url := srv.URL()
 	srv.S3.CreateBucket(ctx, "stubproc")
-	model, err := tarDir(filepath.Join(root, "model"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := srv.S3.PutObject(ctx, "stubproc", "model/model.tar.gz", model, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +99,149 @@ func TestStubProcess(t *testing.T) {
 	}
 }
 
+// trainTinyModel builds the classifier, points SCONES_CLASSIFIER_PATH at
+// it, trains it on 8 images for one epoch and returns model.tar.gz.
+func trainTinyModel(t *testing.T, rng *rand.Rand) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "image-classifier")
+	if out, err := exec.Command("go", "build", "-o", bin, "../image-classifier").CombinedOutput(); err != nil {
+		t.Fatalf("build classifier: %v\n%s", err, out)
+	}
+	t.Setenv(smcontainer.EnvClassifierPath, bin)
+	root := filepath.Join(dir, "train")
+	for _, ch := range []string{"train", "validation"} {
+		os.MkdirAll(filepath.Join(root, "input/data", ch), 0o755)
+		os.MkdirAll(filepath.Join(root, "input/data", ch+"_lst"), 0o755)
+		var lst strings.Builder
+		for i := range 8 {
+			os.WriteFile(filepath.Join(root, "input/data", ch, fmt.Sprintf("%d.png", i)), pngOf(i%2, rng), 0o644)
+			fmt.Fprintf(&lst, "%d\t%d\t%d.png\n", i, i%2, i)
+		}
+		os.WriteFile(filepath.Join(root, "input/data", ch+"_lst", ch+".lst"), []byte(lst.String()), 0o644)
+	}
+	os.MkdirAll(filepath.Join(root, "input/config"), 0o755)
+	os.WriteFile(filepath.Join(root, "input/config/hyperparameters.json"),
+		[]byte(`{"num_classes":"2","num_training_samples":"8","epochs":"1","mini_batch_size":"4"}`), 0o644)
+	train := exec.Command(bin, "train", "--ml-root", root)
+	if out, err := train.CombinedOutput(); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	model, err := tarDir(filepath.Join(root, "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+// TestServeSageMaker runs the stub in its --serve-sagemaker mode
+// in-process, over the emulator's S3 reached through the SDK: the model,
+// endpoint config (with capture) and endpoint made through the SageMaker
+// API, InvokeEndpoint, and the capture file written to that S3.
+func TestServeSageMaker(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(8, 8))
+	model := trainTinyModel(t, rng)
+	srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.S3.CreateBucket(ctx, "smb"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.S3.PutObject(ctx, "smb", "models/m/model.tar.gz", model, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	port := freePort(t)
+	runCtx, stop := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(runCtx, []string{"--serve-sagemaker", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--s3-endpoint", srv.URL(),
+			"--capture-flush-interval", "1h"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitHTTP(t, base+"/ping", time.Minute)
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	sm := sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = &base })
+	rt := sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = &base })
+	image := smcontainer.ImageClassificationURI("us-east-1")
+	if _, err := sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("m"), ExecutionRoleArn: aws.String("arn:aws:iam::000000000000:role/r"),
+		PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String(image), ModelDataUrl: aws.String("s3://smb/models/m/model.tar.gz")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String("c"),
+		ProductionVariants: []smtypes.ProductionVariant{{VariantName: aws.String("AllTraffic"), ModelName: aws.String("m"),
+			InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large, InitialInstanceCount: aws.Int32(1)}},
+		DataCaptureConfig: &smtypes.DataCaptureConfig{EnableCapture: aws.Bool(true), InitialSamplingPercentage: aws.Int32(100),
+			DestinationS3Uri: aws.String("s3://smb/capture"), CaptureOptions: []smtypes.CaptureOption{{CaptureMode: smtypes.CaptureModeInput}, {CaptureMode: smtypes.CaptureModeOutput}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("e"), EndpointConfigName: aws.String("c")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sagemaker.NewEndpointInServiceWaiter(sm).Wait(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("e")}, time.Minute,
+		func(o *sagemaker.EndpointInServiceWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3
+	for range n {
+		out, err := rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("e"), ContentType: aws.String("image/png"), Body: pngOf(1, rng)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(out.Body, []byte("[")) {
+			t.Errorf("inference %s", out.Body)
+		}
+	}
+	// A model whose data is missing from S3 fails the endpoint with
+	// SageMaker's message.
+	sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("gone"), ExecutionRoleArn: aws.String("arn:aws:iam::000000000000:role/r"),
+		PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String(image), ModelDataUrl: aws.String("s3://smb/models/gone/model.tar.gz")}})
+	if _, err := sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String("gone"),
+		ProductionVariants: []smtypes.ProductionVariant{{VariantName: aws.String("AllTraffic"), ModelName: aws.String("gone"),
+			InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large, InitialInstanceCount: aws.Int32(1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("gone"), EndpointConfigName: aws.String("gone")})
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		d, err := sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("gone")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.EndpointStatus == smtypes.EndpointStatusFailed {
+			if !strings.Contains(aws.ToString(d.FailureReason), "Failed to download model data") {
+				t.Errorf("failure reason %q", aws.ToString(d.FailureReason))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoint with missing model data: %s", d.EndpointStatus)
+		}
+	}
+	stop() // writes the buffered capture records
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	objs, err := srv.S3.ListObjects(ctx, "smb", "capture/e/AllTraffic/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for _, o := range objs {
+		data, _, _ := srv.S3.GetObject(ctx, "smb", o.Key)
+		lines += bytes.Count(data, []byte("\n"))
+	}
+	if lines != n {
+		t.Errorf("%d capture records in the emulator's S3, want %d", lines, n)
+	}
+}
+
 func tarDir(dir string) ([]byte, error) {
 	var buf bytes.Buffer
 	cmd := exec.Command("tar", "-czf", "-", "-C", dir, ".")
@@ -150,6 +266,15 @@ func TestParseFlags(t *testing.T) {
 	dc, err := o.dataCapture()
 	if err != nil || dc.DestinationS3Uri != "s3://b/p" || len(dc.CaptureOptions) != 1 || dc.Validate() != nil {
 		t.Errorf("capture config %+v %v", dc, err)
+	}
+	if _, err := parse([]string{"--serve-sagemaker", "--endpoint-name", "e"}); err == nil || !strings.Contains(err.Error(), "drop --endpoint-name") {
+		t.Errorf("--serve-sagemaker with one endpoint's flags: %v", err)
+	}
+	if o, err := parse([]string{"--serve-sagemaker"}); err != nil || !o.serveSageMaker {
+		t.Errorf("--serve-sagemaker: %+v %v", o, err)
+	}
+	if _, err := parse([]string{"--endpoint-name", "e", "--model-url", "http://m", "extra"}); err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
+		t.Errorf("stray argument: %v", err)
 	}
 	o.captureConfig = `{"InitialSamplingPercentage": 50, "DestinationS3Uri": "s3://c/d", "CaptureOptions": [{"CaptureMode": "Output"}]}`
 	if dc, err := o.dataCapture(); err != nil || *dc.InitialSamplingPercentage != 50 {
