@@ -34,9 +34,8 @@ func (s *Server) router() http.Handler {
 			}
 		}
 		name := SigningService(r)
-		signed := name != ""
-		if !signed {
-			name = "s3"
+		if name == "" {
+			name = "s3" // anonymous requests are S3's (public GETs, POST forms)
 		}
 		svc := s.services[name]
 		if svc == nil {
@@ -141,10 +140,15 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 
 // SigningService returns the service name of a request's SigV4 credential
 // scope, from the Authorization header or, for presigned URLs, the
-// X-Amz-Credential query parameter. It returns "" for unsigned requests.
+// X-Amz-Credential query parameter. SigV2 ("Authorization: AWS AKID:sig"
+// or ?AWSAccessKeyId=...&Signature=...) has no scope and only S3 takes it,
+// so it returns "s3" for those. It returns "" for unsigned requests.
 func SigningService(r *http.Request) string {
 	if scope := credentialScope(r); len(scope) == 5 {
 		return scope[3]
+	}
+	if isSigV2Header(r.Header.Get("Authorization")) || isSigV2Query(r.URL.Query()) {
+		return "s3"
 	}
 	return ""
 }

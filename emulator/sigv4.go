@@ -21,19 +21,46 @@ import (
 
 const amzDateFormat = "20060102T150405Z"
 
-// verifySignature recomputes a request's SigV4 signature with the SDK's own
-// signer and compares it with the one sent. It rebuilds the request with
-// only the signed headers, so what the client did not sign cannot change
-// the outcome. Chunk signatures inside aws-chunked bodies are not checked;
-// the seed signature over the headers is.
+// verifySignature checks a request's signature: SigV4 in the
+// Authorization header or a presigned URL, or S3's SigV2 in either form
+// (sigv2.go). SigV4 is recomputed with the SDK's own signer over a copy of
+// the request with only the signed headers, so what the client did not
+// sign cannot change the outcome. Chunk signatures inside aws-chunked
+// bodies are not checked; the seed signature over the headers is.
 func verifySignature(r *http.Request, creds map[string]string, now time.Time) error {
-	if r.Header.Get("Authorization") != "" {
-		return verifyHeaderSignature(r, creds)
+	auth := r.Header.Get("Authorization")
+	q := r.URL.Query()
+	v4Query, v2Query := q.Get("X-Amz-Signature") != "", isSigV2Query(q)
+	if (auth != "" && (v4Query || v2Query)) || (v4Query && v2Query) {
+		return sigErr(http.StatusBadRequest, "InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
 	}
-	if r.URL.Query().Get("X-Amz-Signature") != "" {
+	switch {
+	case isSigV2Header(auth), v2Query:
+		return verifySigV2(r, q, creds, now)
+	case auth != "":
+		return verifyHeaderSignature(r, creds)
+	case v4Query:
 		return verifyPresigned(r, creds, now)
 	}
 	return &awsapi.Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "Anonymous requests are refused: this emulator checks signatures (--verify-signatures)"}
+}
+
+// secretFor looks up the secret of an access key, refusing an unknown key
+// as the service does: S3 with InvalidAccessKeyId, the others with
+// InvalidClientTokenId.
+func secretFor(creds map[string]string, accessKey, service string) (string, error) {
+	if secret, ok := creds[accessKey]; ok {
+		return secret, nil
+	}
+	if service == "s3" {
+		return "", sigErr(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records: "+accessKey)
+	}
+	return "", sigErr(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid: unknown access key "+accessKey)
+}
+
+// expired refuses a presigned URL (SigV4 or SigV2) past its expiry.
+func expired() *awsapi.Error {
+	return sigErr(http.StatusForbidden, "AccessDenied", "Request has expired")
 }
 
 type authHeader struct {
@@ -46,7 +73,7 @@ func parseAuthorization(h string) (authHeader, error) {
 	var a authHeader
 	algo, rest, ok := strings.Cut(h, " ")
 	if !ok || algo != "AWS4-HMAC-SHA256" {
-		return a, sigErr(http.StatusBadRequest, "IncompleteSignature", "Authorization header algorithm must be AWS4-HMAC-SHA256")
+		return a, sigErr(http.StatusBadRequest, "IncompleteSignature", "Authorization header algorithm must be AWS4-HMAC-SHA256 (or, for S3, \"AWS AccessKeyId:Signature\")")
 	}
 	for _, part := range strings.Split(rest, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -82,9 +109,9 @@ func verifyHeaderSignature(r *http.Request, creds map[string]string) error {
 	if err != nil {
 		return err
 	}
-	secret, ok := creds[a.accessKey]
-	if !ok {
-		return sigErr(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid: unknown access key "+a.accessKey)
+	secret, err := secretFor(creds, a.accessKey, a.service)
+	if err != nil {
+		return err
 	}
 	signTime, err := time.Parse(amzDateFormat, r.Header.Get("X-Amz-Date"))
 	if err != nil {
@@ -149,9 +176,9 @@ func verifyPresigned(r *http.Request, creds map[string]string, now time.Time) er
 	if len(scope) != 5 {
 		return sigErr(http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Credential must be AKID/date/region/service/aws4_request")
 	}
-	secret, ok := creds[scope[0]]
-	if !ok {
-		return sigErr(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records: "+scope[0])
+	secret, err := secretFor(creds, scope[0], scope[3])
+	if err != nil {
+		return err
 	}
 	signTime, err := time.Parse(amzDateFormat, q.Get("X-Amz-Date"))
 	if err != nil {
@@ -163,7 +190,7 @@ func verifyPresigned(r *http.Request, creds map[string]string, now time.Time) er
 			return sigErr(http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Expires must be a number of seconds between 0 and 604800")
 		}
 		if now.After(signTime.Add(time.Duration(secs) * time.Second)) {
-			return sigErr(http.StatusForbidden, "AccessDenied", "Request has expired")
+			return expired()
 		}
 	}
 	sent := q.Get("X-Amz-Signature")

@@ -145,8 +145,8 @@ func TestBucketFromHost(t *testing.T) {
 		"bkt.localhost": "bkt", "bkt.localhost:4566": "bkt", "a.b.c.localhost:1": "a.b.c", "bkt.s3.localhost:9": "bkt",
 		"localhost:4566": "", "s3.localhost": "", "127.0.0.1:4566": "", "[::1]:4566": "", "BKT.LOCALHOST": "bkt", "example.com": "",
 	} {
-		if got := bucketFromHost(host); got != want {
-			t.Errorf("bucketFromHost(%q) = %q, want %q", host, got, want)
+		if got := BucketFromHost(host); got != want {
+			t.Errorf("BucketFromHost(%q) = %q, want %q", host, got, want)
 		}
 	}
 }

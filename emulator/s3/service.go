@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/scones/scones/emulator/awsapi"
@@ -57,10 +58,39 @@ type request struct {
 	r      *http.Request
 	bucket string
 	key    string
-	q      url.Values
-	sub    string // the sub-resource named in the query, "" for none
-	op     string // operation name, for messages and fault rules
+	q      [][2]string // query parameters (name, value), in order
+	sub    string      // the sub-resource named in the query, "" for none
+	op     string      // operation name, for messages and fault rules
 	faults awsapi.FaultChecker
+	// qArr backs q for the usual few parameters, so that parsing the
+	// query costs no allocation of its own (url.Values is a map).
+	qArr [4][2]string
+}
+
+// parseQuery appends the parameters of a raw query string to q, as
+// url.ParseQuery reads them (split on &, a ; is an error, names and values
+// query-unescaped), in order and duplicates kept.
+func parseQuery(q [][2]string, raw string) ([][2]string, error) {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(kv, ";") {
+			return q, errors.New("invalid semicolon separator in query")
+		}
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			return q, err
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			return q, err
+		}
+		q = append(q, [2]string{k, v})
+	}
+	return q, nil
 }
 
 // Query keys fall in three groups: sub-resources this emulator serves,
@@ -128,10 +158,11 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	awsapi.WriteXMLError(w, r, ae)
 }
 
-// bucketFromHost returns the bucket of a virtual-host-style request
+// BucketFromHost returns the bucket of a virtual-host-style request
 // (<bucket>.localhost or <bucket>.s3.localhost, with or without a port),
 // or "" for path-style hosts (127.0.0.1, localhost, s3.localhost, ...).
-func bucketFromHost(host string) string {
+// The edge uses it too, for SigV2's canonical resource.
+func BucketFromHost(host string) string {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
 		host = host[:i]
 	}
@@ -146,7 +177,7 @@ func bucketFromHost(host string) string {
 func (s *Service) parse(r *http.Request) (*request, error) {
 	req := &request{r: r, faults: s.env.Faults}
 	p := r.URL.Path
-	if b := bucketFromHost(r.Host); b != "" {
+	if b := BucketFromHost(r.Host); b != "" {
 		req.bucket = b
 		req.key = strings.TrimPrefix(p, "/")
 	} else {
@@ -154,15 +185,16 @@ func (s *Service) parse(r *http.Request) (*request, error) {
 		req.bucket, req.key, _ = strings.Cut(p, "/")
 	}
 	if r.URL.RawQuery != "" {
-		q, err := url.ParseQuery(r.URL.RawQuery)
+		q, err := parseQuery(req.qArr[:0], r.URL.RawQuery)
 		if err != nil {
 			return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidArgument", "malformed query string: %v", err)
 		}
 		req.q = q
-		for k := range q {
+		for _, kv := range q {
+			k := kv[0]
 			switch queryKind(k) {
 			case kindSub:
-				if req.sub != "" {
+				if req.sub != "" && req.sub != k {
 					a, b := req.sub, k
 					if a > b {
 						a, b = b, a
@@ -201,7 +233,8 @@ func (req *request) allow(params ...string) error {
 func (s *Service) InjectsFaults() bool { return true }
 
 func (req *request) allowParams(params []string) error {
-	for k := range req.q {
+	for _, kv := range req.q {
+		k := kv[0]
 		if queryKind(k) != kindParam {
 			continue
 		}
@@ -219,8 +252,24 @@ func (req *request) allowParams(params []string) error {
 	return nil
 }
 
-func (req *request) has(k string) bool   { _, ok := req.q[k]; return ok }
-func (req *request) get(k string) string { return req.q.Get(k) }
+func (req *request) has(k string) bool {
+	for _, kv := range req.q {
+		if kv[0] == k {
+			return true
+		}
+	}
+	return false
+}
+
+// get returns the first value of query parameter k, or "".
+func (req *request) get(k string) string {
+	for _, kv := range req.q {
+		if kv[0] == k {
+			return kv[1]
+		}
+	}
+	return ""
+}
 
 func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	req, err := s.parse(r)
@@ -502,11 +551,12 @@ func checkBucketName(name string) error {
 }
 
 func isIPv4(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 4 {
+	if strings.Count(s, ".") != 3 {
 		return false
 	}
-	for _, p := range parts {
+	for range 4 {
+		var p string
+		p, s, _ = strings.Cut(s, ".")
 		if p == "" || len(p) > 3 {
 			return false
 		}
@@ -521,8 +571,37 @@ func isIPv4(s string) bool {
 
 // Time formats: HTTP headers use RFC 7231 dates in GMT, XML bodies ISO 8601
 // with milliseconds.
-func httpTime(ns int64) string { return time.Unix(0, ns).UTC().Format(http.TimeFormat) }
-func xmlTime(ns int64) string  { return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000Z") }
+func xmlTime(ns int64) string { return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// httpTime formats a Last-Modified date. The last result is kept: reads of
+// one object, or of objects written within the same second, format the same
+// date, and formatting costs more than the rest of the header.
+func httpTime(ns int64) string {
+	sec := time.Unix(0, ns).Unix()
+	if e := lastHTTPTime.Load(); e != nil && e.sec == sec {
+		return e.s
+	}
+	e := &httpTimeEntry{sec: sec, s: time.Unix(sec, 0).UTC().Format(http.TimeFormat)}
+	lastHTTPTime.Store(e)
+	return e.s
+}
+
+type httpTimeEntry struct {
+	sec int64
+	s   string
+}
+
+var lastHTTPTime atomic.Pointer[httpTimeEntry]
+
+// Header values that are the same in every response, shared instead of
+// allocated per request. This is safe because nothing writes into them:
+// handlers assign whole slices, and net/http copies a handler's header
+// values before writing the response.
+var (
+	acceptRangesBytes = []string{"bytes"}
+	contentLengthZero = []string{"0"}
+	checksumTypeFull  = []string{"FULL_OBJECT"}
+)
 
 func sortedPairs(m map[string]string) [][2]string {
 	if len(m) == 0 {
