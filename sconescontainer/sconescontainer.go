@@ -196,25 +196,36 @@ func isDialError(err error) bool {
 }
 
 // probe checks that base answers GET /_scones/health with 200 and the
-// emulator's JSON. Proxies are not used: the address is the Docker host.
+// emulator's JSON.
 func probe(ctx context.Context, base string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+HealthPath, nil)
+	status, body, err := get(ctx, base+HealthPath)
 	if err != nil {
 		return err
+	}
+	var h Health
+	if err := json.Unmarshal(body, &h); err != nil || status != http.StatusOK || h.Status == "" {
+		return fmt.Errorf("GET %s%s: %d, not the emulator's health", base, HealthPath, status)
+	}
+	return nil
+}
+
+// get does one GET with a 2 s timeout and returns the status and up to
+// 1 MiB of body. Proxies are not used: the address is the Docker host.
+func get(ctx context.Context, url string) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
 	}
 	hc := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	var h Health
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&h); err != nil || resp.StatusCode != http.StatusOK || h.Status == "" {
-		return fmt.Errorf("GET %s%s: %s, not the emulator's health", base, HealthPath, resp.Status)
-	}
-	return nil
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
 }
 
 // ForHealth is Run's wait strategy: it polls GET /_scones/health on the

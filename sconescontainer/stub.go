@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -133,21 +132,12 @@ func (s *StubEndpoint) BaseEndpoint(ctx context.Context) (string, error) {
 
 // pingProbe checks that base answers GET /ping with 200.
 func pingProbe(ctx context.Context, base string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ping", nil)
+	status, _, err := get(ctx, base+"/ping")
 	if err != nil {
 		return err
 	}
-	hc := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s/ping: %s", base, resp.Status)
+	if status != http.StatusOK {
+		return fmt.Errorf("GET %s/ping: %d", base, status)
 	}
 	return nil
 }
