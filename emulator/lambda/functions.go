@@ -283,7 +283,9 @@ type CreateFunctionInput struct {
 }
 
 // readCode loads and checks a zip; it returns the zip and its SHA-256.
-func (s *Service) readCode(ctx context.Context, c FunctionCode) ([]byte, [32]byte, error) {
+// upload, when not nil, is c.ZipFile as cut out of the request, with its
+// SHA-256 computed already.
+func (s *Service) readCode(ctx context.Context, c FunctionCode, upload *uploadedZip) ([]byte, [32]byte, error) {
 	var zipBytes []byte
 	switch {
 	case c.ImageUri != "":
@@ -324,6 +326,9 @@ func (s *Service) readCode(ctx context.Context, c FunctionCode) ([]byte, [32]byt
 	}
 	if total > MaxUnzippedSize {
 		return nil, [32]byte{}, errInvalid("Unzipped size must be smaller than %d bytes", MaxUnzippedSize)
+	}
+	if upload != nil && len(c.ZipFile) > 0 {
+		return zipBytes, upload.sum, nil
 	}
 	return zipBytes, sha256.Sum256(zipBytes), nil
 }
@@ -431,6 +436,11 @@ func newRevision() string { return awsapi.NewRequestID() }
 
 // CreateFunction creates a function from a zip.
 func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (*FunctionConfiguration, error) {
+	return s.createFunction(ctx, in, nil)
+}
+
+// createFunction is CreateFunction; upload is as readCode takes it.
+func (s *Service) createFunction(ctx context.Context, in CreateFunctionInput, upload *uploadedZip) (*FunctionConfiguration, error) {
 	r, err := s.parseRef(in.FunctionName, "")
 	if err != nil {
 		return nil, err
@@ -457,7 +467,7 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (*
 	if err != nil {
 		return nil, err
 	}
-	zipBytes, sum, err := s.readCode(ctx, in.Code)
+	zipBytes, sum, err := s.readCode(ctx, in.Code, upload)
 	if err != nil {
 		return nil, err
 	}
@@ -509,7 +519,7 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (*
 		return nil, err
 	}
 	s.log.Info("lambda: created function", "function", r.name, "code_sha256", cfg.CodeSha256, "code_size", cfg.CodeSize)
-	s.prepareCode(cfg.CodeSha256)
+	s.prepareCode(cfg.CodeSha256, upload.owned())
 	return &out, nil
 }
 
@@ -618,6 +628,11 @@ type UpdateFunctionCodeInput struct {
 
 // UpdateFunctionCode replaces $LATEST's code and retires its instances.
 func (s *Service) UpdateFunctionCode(ctx context.Context, in UpdateFunctionCodeInput) (*FunctionConfiguration, error) {
+	return s.updateFunctionCode(ctx, in, nil)
+}
+
+// updateFunctionCode is UpdateFunctionCode; upload is as readCode takes it.
+func (s *Service) updateFunctionCode(ctx context.Context, in UpdateFunctionCodeInput, upload *uploadedZip) (*FunctionConfiguration, error) {
 	r, err := s.parseRef(in.FunctionName, "")
 	if err != nil {
 		return nil, err
@@ -631,7 +646,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in UpdateFunctionCodeI
 			return nil, err
 		}
 	}
-	zipBytes, sum, err := s.readCode(ctx, in.FunctionCode)
+	zipBytes, sum, err := s.readCode(ctx, in.FunctionCode, upload)
 	if err != nil {
 		return nil, err
 	}
@@ -682,7 +697,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in UpdateFunctionCodeI
 	}
 	if !in.DryRun {
 		s.retire(r.name, "$LATEST")
-		s.prepareCode(out.CodeSha256)
+		s.prepareCode(out.CodeSha256, upload.owned())
 	}
 	return &out, nil
 }

@@ -2,7 +2,6 @@ package lambda
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -62,18 +61,17 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case len(seg) == 2 && m == http.MethodPost:
 			var in CreateFunctionInput
-			body, err := readBody(r)
+			rest, zip, err := readCodeBody(r)
 			if err != nil {
 				return err
 			}
-			rest, zip, fast := splitZipFile(body)
 			if err := unmarshal(rest, &in); err != nil {
 				return err
 			}
-			if fast {
-				in.Code.ZipFile = zip
+			if zip != nil {
+				in.Code.ZipFile = zip.data
 			}
-			out, err := s.CreateFunction(ctx, in)
+			out, err := s.createFunction(ctx, in, zip)
 			if err != nil {
 				return err
 			}
@@ -204,19 +202,18 @@ func (s *Service) serveFunction(w http.ResponseWriter, r *http.Request, name, su
 		return nil
 	case "code PUT":
 		var in UpdateFunctionCodeInput
-		body, err := readBody(r)
+		rest, zip, err := readCodeBody(r)
 		if err != nil {
 			return err
 		}
-		rest, zip, fast := splitZipFile(body)
 		if err := unmarshal(rest, &in); err != nil {
 			return err
 		}
-		if fast {
-			in.ZipFile = zip
+		if zip != nil {
+			in.ZipFile = zip.data
 		}
 		in.FunctionName = name
-		out, err := s.UpdateFunctionCode(ctx, in)
+		out, err := s.updateFunctionCode(ctx, in, zip)
 		if err != nil {
 			return err
 		}
@@ -310,17 +307,29 @@ func writeEmpty(w http.ResponseWriter, status int) {
 	w.WriteHeader(status)
 }
 
-// readBody reads a request body, sized by Content-Length when known.
+// maxBody bounds a request body: a base64 zip of MaxZipSize and the rest.
+const maxBody = 2*MaxZipSize + 1<<20
+
+// readBody reads a request body, into a buffer of exactly its
+// Content-Length when it has one. (0 may mean unknown, in a request built
+// in process.)
 func readBody(r *http.Request) ([]byte, error) {
-	limit := int64(2*MaxZipSize + 1<<20)
-	var buf bytes.Buffer
-	if r.ContentLength > 0 && r.ContentLength <= limit {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	if r.ContentLength > 0 && r.ContentLength <= maxBody {
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, errReadingBody(err)
+		}
+		return body, nil
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit)); err != nil {
-		return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidRequestContentException", "reading the request body: %v", err)
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, maxBody)); err != nil {
+		return nil, errReadingBody(err)
 	}
 	return buf.Bytes(), nil
+}
+
+func errReadingBody(err error) error {
+	return awsapi.Errorf(http.StatusBadRequest, "InvalidRequestContentException", "reading the request body: %v", err)
 }
 
 // decode reads a JSON request body; an empty body is an empty input.
@@ -340,50 +349,6 @@ func unmarshal(body []byte, v any) error {
 		return awsapi.Errorf(http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: %v", err)
 	}
 	return nil
-}
-
-// splitZipFile cuts the "ZipFile" member's base64 string out of a
-// CreateFunction or UpdateFunctionCode body and decodes it directly:
-// encoding/json takes tens of milliseconds over a few MB of base64, which
-// dominated a cold start. It returns the body with the member emptied, and
-// ok false (the caller then decodes the body as it is) when the member is
-// absent or not a plain base64 string.
-func splitZipFile(body []byte) (rest, zip []byte, ok bool) {
-	key := []byte(`"ZipFile"`)
-	i := bytes.Index(body, key)
-	if i < 0 || bytes.Index(body[i+len(key):], key) >= 0 {
-		return body, nil, false
-	}
-	j := i + len(key)
-	for j < len(body) && (body[j] == ' ' || body[j] == '\t' || body[j] == '\n' || body[j] == '\r') {
-		j++
-	}
-	if j >= len(body) || body[j] != ':' {
-		return body, nil, false
-	}
-	j++
-	for j < len(body) && (body[j] == ' ' || body[j] == '\t' || body[j] == '\n' || body[j] == '\r') {
-		j++
-	}
-	if j >= len(body) || body[j] != '"' {
-		return body, nil, false
-	}
-	end := bytes.IndexByte(body[j+1:], '"')
-	if end < 0 {
-		return body, nil, false
-	}
-	val := body[j+1 : j+1+end]
-	if bytes.IndexByte(val, '\\') >= 0 {
-		return body, nil, false
-	}
-	zip = make([]byte, base64.StdEncoding.DecodedLen(len(val)))
-	n, err := base64.StdEncoding.Decode(zip, val)
-	if err != nil {
-		return body, nil, false
-	}
-	rest = make([]byte, 0, len(body)-len(val))
-	rest = append(append(rest, body[:j+1]...), body[j+1+end:]...)
-	return rest, zip[:n], true
 }
 
 func unknownOperation(r *http.Request) error {

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -644,6 +645,50 @@ func TestPersistence(t *testing.T) {
 		out, err := srv.Lambda.Invoke(ctx, lambda.InvokeInput{FunctionName: "kept", Payload: []byte(`{"n":5}`)})
 		if err != nil || out.FunctionError != "" || !strings.Contains(string(out.Payload), `"n":5`) {
 			t.Errorf("round %d: %v %+v", round, err, out)
+		}
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestUploadPersistence creates a function over HTTP with a data
+// directory: the uploaded zip (cut out of the request body and hashed as
+// it is read) is what CodeSha256, CodeSize, Code.Location and, after a
+// restart, the running function show.
+func TestUploadPersistence(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	zip := testFunctionZip(t)
+	sum := sha256.Sum256(zip)
+	for round := range 2 {
+		srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0", DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &harness{srv: srv, client: awslambda.NewFromConfig(aws.Config{Region: "us-east-1",
+			Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(srv.URL())})}
+		if round == 0 {
+			created := h.create(t, "uploaded", zip, nil)
+			if got := aws.ToString(created.CodeSha256); got != base64.StdEncoding.EncodeToString(sum[:]) || created.CodeSize != int64(len(zip)) {
+				t.Errorf("CodeSha256 %s, CodeSize %d; want the zip's", got, created.CodeSize)
+			}
+		}
+		got, err := h.client.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("uploaded")})
+		if err != nil {
+			t.Fatalf("round %d: GetFunction: %v", round, err)
+		}
+		resp, err := http.Get(aws.ToString(got.Code.Location))
+		if err != nil {
+			t.Fatalf("round %d: GET Code.Location: %v", round, err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(data, zip) {
+			t.Errorf("round %d: Code.Location served %d bytes that are not the uploaded zip", round, len(data))
+		}
+		if out := h.invoke(t, "uploaded", map[string]int{"n": 7}, nil); out.FunctionError != nil || !strings.Contains(string(out.Payload), `"n":7`) {
+			t.Errorf("round %d: invoke: %s", round, out.Payload)
 		}
 		if err := srv.Close(); err != nil {
 			t.Fatal(err)

@@ -29,8 +29,9 @@ type unpacked struct {
 }
 
 // codePath unpacks the code with this CodeSha256 (once) and returns its
-// directory.
-func (s *Service) codePath(codeSha256 string) (string, error) {
+// directory. zipBytes is the code if the caller has it, else nil: it is
+// then read from the store.
+func (s *Service) codePath(codeSha256 string, zipBytes []byte) (string, error) {
 	key := codeKey(codeSha256)
 	s.mu.Lock()
 	if s.codeDir == "" {
@@ -48,7 +49,7 @@ func (s *Service) codePath(codeSha256 string) (string, error) {
 		s.unpacked[key] = u
 	}
 	s.mu.Unlock()
-	u.once.Do(func() { u.dir, u.err = s.unpack(codeSha256, filepath.Join(codeDir, key)) })
+	u.once.Do(func() { u.dir, u.err = s.unpack(codeSha256, zipBytes, filepath.Join(codeDir, key)) })
 	if u.err != nil {
 		s.mu.Lock()
 		if s.unpacked[key] == u {
@@ -60,8 +61,9 @@ func (s *Service) codePath(codeSha256 string) (string, error) {
 }
 
 // prepareCode unpacks new code in the background, so that the first
-// invocation after a deploy does not pay for the unzip.
-func (s *Service) prepareCode(codeSha256 string) {
+// invocation after a deploy does not pay for the unzip. zipBytes is the
+// code just stored, which spares reading it back.
+func (s *Service) prepareCode(codeSha256 string, zipBytes []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -70,16 +72,18 @@ func (s *Service) prepareCode(codeSha256 string) {
 	s.async.Add(1)
 	go func() {
 		defer s.async.Done()
-		if _, err := s.codePath(codeSha256); err != nil {
+		if _, err := s.codePath(codeSha256, zipBytes); err != nil {
 			s.log.Warn("lambda: unpacking code", "code_sha256", codeSha256, "err", err)
 		}
 	}()
 }
 
-func (s *Service) unpack(codeSha256, dir string) (string, error) {
-	data, err := s.readZip(codeSha256)
-	if err != nil {
-		return "", err
+func (s *Service) unpack(codeSha256 string, data []byte, dir string) (string, error) {
+	if data == nil {
+		var err error
+		if data, err = s.readZip(codeSha256); err != nil {
+			return "", err
+		}
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -329,7 +333,7 @@ const maxInvocationLog = 64 * 1024
 const flushMarker = "\x00scones-lambda-flush "
 
 func (s *Service) startInstance(p *pool) (*instance, error) {
-	dir, err := s.codePath(p.cfg.CodeSha256)
+	dir, err := s.codePath(p.cfg.CodeSha256, nil)
 	if err != nil {
 		return nil, err
 	}

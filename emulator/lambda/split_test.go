@@ -2,46 +2,120 @@ package lambda
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
 func TestSplitZipFile(t *testing.T) {
 	zip := []byte("PK\x03\x04 some zip bytes")
+	// big spans several of zipSplitter's chunks, and not a whole number.
+	big := make([]byte, 3*zipChunk+5)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
 	b64 := base64.StdEncoding.EncodeToString(zip)
+	bigB64 := base64.StdEncoding.EncodeToString(big)
+	// Spoiled after the first chunks, which are decoded in place and must
+	// be restored.
+	badBig := bigB64[:2*zipChunk+8] + "!" + bigB64[2*zipChunk+9:]
+	escBig := bigB64[:2*zipChunk+8] + `\/` + bigB64[2*zipChunk+8:]
 	for _, tc := range []struct {
 		body string
+		zip  []byte // the decoded zip, when fast
 		fast bool
 	}{
-		{`{"FunctionName":"f","Code":{"ZipFile":"` + b64 + `"},"Runtime":"provided.al2023"}`, true},
-		{`{"Code": {"ZipFile" :  "` + b64 + `"}}`, true},
-		{`{"Code":{"S3Bucket":"b","S3Key":"k"}}`, false},
-		{`{"Code":{"ZipFile":"` + b64 + `"},"Description":"\"ZipFile\""}`, true},
-		{`{"Description":"ZipFile","Code":{"ZipFile":"` + b64 + `"}}`, false},
-		{`{"Description":"ZipFile"}`, false},
-		{`{"Code":{"ZipFile":"not base64!"}}`, false},
-		{`{"Code":{"ZipFile":"a\/b"}}`, false},
+		{`{"FunctionName":"f","Code":{"ZipFile":"` + b64 + `"},"Runtime":"provided.al2023"}`, zip, true},
+		{`{"Code": {"ZipFile" :  "` + b64 + `"}}`, zip, true},
+		{`{"Code":{"S3Bucket":"b","S3Key":"k"}}`, nil, false},
+		{`{"Code":{"ZipFile":"` + b64 + `"},"Description":"\"ZipFile\""}`, zip, true},
+		{`{"Description":"ZipFile","Code":{"ZipFile":"` + b64 + `"}}`, nil, false},
+		{`{"Description":"ZipFile"}`, nil, false},
+		{`{"Code":{"ZipFile":"not base64!"}}`, nil, false},
+		{`{"Code":{"ZipFile":"a\/b"}}`, nil, false},
+		{`{"Code":{"ZipFile":""}}`, []byte{}, true},
+		{`{"Code":{"ZipFile" "x":"` + b64 + `"}}`, nil, false},
+		{`{"Code":{"ZipFile":"` + bigB64 + `"},"FunctionName":"f"}`, big, true},
+		{`{"Code":{"ZipFile":"` + bigB64 + `"},"Tags":{"ZipFile":"x"}}`, nil, false},
+		{`{"Code":{"ZipFile":"` + badBig + `"}}`, nil, false},
+		{`{"Code":{"ZipFile":"` + escBig + `"}}`, nil, false},
+		{`{"Code":{"ZipFile":"` + bigB64[:2*zipChunk] + "AA==" + bigB64[2*zipChunk:] + `"}}`, nil, false},
+		{`{"Code":{"ZipFile":"` + bigB64[:2*zipChunk-4] + "AA==" + bigB64[2*zipChunk:] + `"}}`, nil, false},
+		{`{"Code":{"ZipFile":"` + bigB64[:zipChunk+100] + "\n" + bigB64[zipChunk+100:] + `"}}`, nil, false},
+		{`{"Code":{"ZipFile":"` + bigB64, nil, false},
 	} {
-		rest, got, fast := splitZipFile([]byte(tc.body))
-		if fast != tc.fast {
-			t.Errorf("%s: fast %v, want %v", tc.body, fast, tc.fast)
-			continue
-		}
-		var in CreateFunctionInput
-		if err := json.Unmarshal(rest, &in); err != nil {
-			if tc.fast {
-				t.Errorf("%s: rest %s does not decode: %v", tc.body, rest, err)
+		name := tc.body[:min(len(tc.body), 60)]
+		check := func(how string, body, rest []byte, got *uploadedZip) {
+			t.Helper()
+			if (got != nil) != tc.fast {
+				t.Errorf("%s (%s): fast %v, want %v", name, how, got != nil, tc.fast)
+				return
 			}
-			continue
+			if got == nil {
+				if !bytes.Equal(body, []byte(tc.body)) || !bytes.Equal(rest, body) {
+					t.Errorf("%s (%s): the body was not left as it was", name, how)
+				}
+				return
+			}
+			if !bytes.Equal(got.data, tc.zip) {
+				t.Errorf("%s (%s): zip %q, want %q", name, how, got.data[:min(len(got.data), 40)], tc.zip[:min(len(tc.zip), 40)])
+			}
+			if got.sum != sha256.Sum256(tc.zip) {
+				t.Errorf("%s (%s): sum is not the zip's SHA-256", name, how)
+			}
+			var in CreateFunctionInput
+			if err := json.Unmarshal(rest, &in); err != nil {
+				t.Errorf("%s (%s): rest %s does not decode: %v", name, how, rest, err)
+			}
 		}
-		if fast {
-			in.Code.ZipFile = got
-		}
-		if bytes.Contains([]byte(tc.body), []byte(b64)) && !bytes.Equal(in.Code.ZipFile, zip) {
-			t.Errorf("%s: zip %q", tc.body, in.Code.ZipFile)
+		body := []byte(tc.body)
+		rest, got := splitZipFile(body)
+		check("whole", body, rest, got)
+
+		// Read in uneven pieces, so that the key, the quotes and the chunks
+		// straddle reads.
+		for _, piece := range []int{1, 7, 1000, zipChunk + 3} {
+			pr := &pieceReader{data: []byte(tc.body), piece: piece}
+			r := httptest.NewRequest(http.MethodPost, "/2015-03-31/functions", pr)
+			r.ContentLength = int64(len(tc.body))
+			rest, got, err := readCodeBody(r)
+			if err != nil {
+				t.Fatalf("%s: readCodeBody: %v", name, err)
+			}
+			check(fmt.Sprintf("read %d bytes at a time", piece), pr.data, rest, got)
 		}
 	}
+}
+
+func TestReadCodeBodyShort(t *testing.T) {
+	body := `{"Code":{"ZipFile":"QUJD"}}`
+	r := httptest.NewRequest(http.MethodPost, "/2015-03-31/functions", strings.NewReader(body))
+	r.ContentLength = int64(len(body)) + 10
+	if _, _, err := readCodeBody(r); err == nil {
+		t.Errorf("a body shorter than its Content-Length was read without error")
+	}
+}
+
+// pieceReader reads data at most piece bytes at a time.
+type pieceReader struct {
+	data  []byte
+	off   int
+	piece int
+}
+
+func (p *pieceReader) Read(b []byte) (int, error) {
+	if p.off == len(p.data) {
+		return 0, io.EOF
+	}
+	n := copy(b[:min(len(b), p.piece)], p.data[p.off:])
+	p.off += n
+	return n, nil
 }
 
 func TestParseRef(t *testing.T) {
