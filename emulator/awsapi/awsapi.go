@@ -79,8 +79,19 @@ func NewRequestID() string {
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	// Formatted on the stack: one allocation, the string. Every response
+	// of every service carries one.
+	var u [36]byte
+	hex.Encode(u[0:8], b[0:4])
+	u[8] = '-'
+	hex.Encode(u[9:13], b[4:6])
+	u[13] = '-'
+	hex.Encode(u[14:18], b[6:8])
+	u[18] = '-'
+	hex.Encode(u[19:23], b[8:10])
+	u[23] = '-'
+	hex.Encode(u[24:36], b[10:16])
+	return string(u[:])
 }
 
 // ParseQueryForm reads a query-protocol request (IAM, STS): form-encoded

@@ -88,7 +88,7 @@ func (s *Service) PutObject(ctx context.Context, bucket, key string, body []byte
 	if rec.ContentType == "" {
 		rec.ContentType = "binary/octet-stream"
 	}
-	s.fillData(rec, b, [][2]string{{"CRC64NVME", b64(b.sums["CRC64NVME"])}})
+	s.fillData(rec, b, [][2]string{{"CRC64NVME", b64(b.sum("CRC64NVME"))}})
 	if err := s.commitObject(bucket, key, rec, b, putConds{}); err != nil {
 		return "", err
 	}

@@ -76,6 +76,28 @@ func (h *crc64NVMEHash) Reset()              { h.crc = 0 }
 func (h *crc64NVMEHash) Size() int           { return 8 }
 func (h *crc64NVMEHash) BlockSize() int      { return 1 }
 
+// sum appends algo's checksum of data to dst, in one call that allocates
+// nothing (the hash.Hash values of new escape to the heap).
+func (h *hashes) sum(dst []byte, algo string, data []byte) []byte {
+	switch algo {
+	case "CRC32":
+		return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(data))
+	case "CRC32C":
+		return binary.BigEndian.AppendUint32(dst, crc32.Checksum(data, h.castagnoli))
+	case "CRC64NVME":
+		c := crc64NVMEHash{t: h.nvme}
+		c.Write(data)
+		return c.Sum(dst)
+	case "SHA1":
+		v := sha1.Sum(data)
+		return append(dst, v[:]...)
+	case "SHA256":
+		v := sha256.Sum256(data)
+		return append(dst, v[:]...)
+	}
+	return dst
+}
+
 func (h *hashes) new(algo string) hash.Hash {
 	switch algo {
 	case "CRC32":
@@ -141,13 +163,18 @@ func canonicalChecksumHeader(algo string) string {
 }
 
 // header returns the first value of a header given in canonical form,
-// without http.Header.Get's re-canonicalisation.
+// without http.Header.Get's re-canonicalisation (net/http canonicalises the
+// names of a request's headers, and Header.Set those of the in-process
+// callers, so the lookup is the same).
 func header(h http.Header, canonical string) string {
 	if v := h[canonical]; len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
+
+// maxChecksumLen is the longest raw checksum (SHA-256).
+const maxChecksumLen = sha256.Size
 
 func checksumLen(algo string) int {
 	switch algo {
@@ -165,8 +192,16 @@ func checksumLen(algo string) int {
 
 // validChecksumValue reports whether v is base64 of the right length.
 func validChecksumValue(algo, v string) bool {
-	b, err := base64.StdEncoding.DecodeString(v)
-	return err == nil && len(b) == checksumLen(algo)
+	want := checksumLen(algo)
+	// The longest valid value is 44 characters; decode on the stack
+	// rather than into a new slice.
+	var src [64]byte
+	var dst [48]byte
+	if want == 0 || len(v) > len(src) {
+		return false
+	}
+	n, err := base64.StdEncoding.Decode(dst[:], src[:copy(src[:], v)])
+	return err == nil && n == want
 }
 
 func badDigest(algo string) *awsapi.Error {

@@ -7,8 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"math/bits"
 	"net/http"
+	"sync"
 
 	"github.com/scones/scones/emulator/awsapi"
 	"github.com/scones/scones/emulator/store"
@@ -26,12 +29,45 @@ type body struct {
 	id     string
 	size   int64
 	md5    [md5.Size]byte
-	sums   map[string][]byte // raw checksums for each algorithm computed
-	inline []byte            // the whole body when it fits in one chunk and nothing was staged
+	sums   []rawSum // raw checksums, one per algorithm computed
+	inline []byte   // the whole body when it fits in one chunk and nothing was staged
 	staged bool
+	// sumArr backs sums for the usual one or two algorithms, so that they
+	// cost no allocation beyond the body's own.
+	sumArr [2]rawSum
+}
+
+// rawSum is a body's checksum in one algorithm.
+type rawSum struct {
+	algo string
+	n    int
+	v    [maxChecksumLen]byte
 }
 
 func (b *body) md5Hex() string { return hex.EncodeToString(b.md5[:]) }
+
+// sum returns the raw checksum computed for algo, or nil.
+func (b *body) sum(algo string) []byte {
+	for i := range b.sums {
+		if b.sums[i].algo == algo {
+			return b.sums[i].v[:b.sums[i].n]
+		}
+	}
+	return nil
+}
+
+// initSums prepares b.sums for algos and returns it.
+func (b *body) initSums(algos []string) []rawSum {
+	if len(algos) <= len(b.sumArr) {
+		b.sums = b.sumArr[:len(algos)]
+	} else {
+		b.sums = make([]rawSum, len(algos))
+	}
+	for i, a := range algos {
+		b.sums[i].algo = a
+	}
+	return b.sums
+}
 
 // readFull reads until p is full or the reader ends. eof reports a clean
 // end of input; err is any other failure.
@@ -72,14 +108,6 @@ func bodyError(err error) error {
 // discardStaged must remove on failure).
 func (s *Service) ingest(ctx context.Context, r io.Reader, sizeHint int64, algos []string) (*body, error) {
 	b := &body{id: newID()}
-	md := md5.New()
-	hs := make([]interface {
-		io.Writer
-		Sum([]byte) []byte
-	}, len(algos))
-	for i, a := range algos {
-		hs[i] = s.h.new(a)
-	}
 	bufSize := int64(chunkSize)
 	if sizeHint >= 0 && sizeHint < bufSize {
 		bufSize = sizeHint
@@ -89,6 +117,11 @@ func (s *Service) ingest(ctx context.Context, r io.Reader, sizeHint int64, algos
 	// One buffer serves every chunk: the store copies what it is given,
 	// and only a body that fits in the first read is kept (b.inline).
 	var buf []byte
+	// The streaming hashers are made only once the body turns out to be
+	// longer than one read; a body read in one go (every small PUT) is
+	// hashed by the one-shot functions, which allocate nothing.
+	var md hash.Hash
+	var hs []hash.Hash
 	for {
 		if err := ctx.Err(); err != nil {
 			s.discardStaged(b)
@@ -121,14 +154,26 @@ func (s *Service) ingest(ctx context.Context, r io.Reader, sizeHint int64, algos
 			}
 		}
 		data := buf[:n]
-		md.Write(data)
-		for _, h := range hs {
-			h.Write(data)
-		}
 		b.size += int64(n)
 		if eof && idx == 0 {
 			b.inline = data
-			break
+			b.md5 = md5.Sum(data)
+			for i := range b.initSums(algos) {
+				sm := &b.sums[i]
+				sm.n = len(s.h.sum(sm.v[:0], sm.algo, data))
+			}
+			return b, nil
+		}
+		if md == nil {
+			md = md5.New()
+			hs = make([]hash.Hash, len(algos))
+			for i, a := range algos {
+				hs[i] = s.h.new(a)
+			}
+		}
+		md.Write(data)
+		for _, h := range hs {
+			h.Write(data)
 		}
 		if n > 0 {
 			key := chunkKey(b.id, idx)
@@ -152,10 +197,9 @@ func (s *Service) ingest(ctx context.Context, r io.Reader, sizeHint int64, algos
 		}
 		bufSize = chunkSize
 	}
-	copy(b.md5[:], md.Sum(nil))
-	b.sums = make(map[string][]byte, len(algos))
-	for i, a := range algos {
-		b.sums[a] = hs[i].Sum(nil)
+	md.Sum(b.md5[:0])
+	for i := range b.initSums(algos) {
+		b.sums[i].n = len(hs[i].Sum(b.sums[i].v[:0]))
 	}
 	return b, nil
 }
@@ -179,6 +223,14 @@ func commitBody(tx store.Tx, b *body) error {
 		return tx.Delete(tStaging, b.id)
 	}
 	if len(b.inline) > 0 {
+		if cap(b.inline) == len(b.inline) {
+			// ingest made b.inline for this body alone (sized from its
+			// known length) and nothing reads it after the commit, so the
+			// store may keep it as it is.
+			return store.PutOwned(tx, tData, chunkKey(b.id, 0), b.inline)
+		}
+		// A small body of unknown length sits in a chunk-sized buffer:
+		// store a copy of just its bytes.
 		return tx.Put(tData, chunkKey(b.id, 0), b.inline)
 	}
 	return nil
@@ -268,15 +320,11 @@ func (s *Service) streamRange(w io.Writer, segs []segment, off, end int64, head 
 	if off > end {
 		return nil
 	}
-	buf := make([]byte, min(end-off+1, chunkSize))
+	buf := getBuf(min(end-off+1, chunkSize))
+	defer putBuf(buf)
 	for off <= end {
-		p := buf[:min(end-off+1, chunkSize)]
-		var n int
-		err := s.st.View(func(tx store.Tx) error {
-			var err error
-			n, err = copyRange(tx, segs, off, p)
-			return err
-		})
+		p := (*buf)[:min(end-off+1, chunkSize)]
+		n, err := s.readAt(segs, off, p)
 		if err != nil {
 			return err
 		}
@@ -289,4 +337,53 @@ func (s *Service) streamRange(w io.Writer, segs []segment, off, end int64, head 
 		off += int64(n)
 	}
 	return nil
+}
+
+// readAt copies object bytes from off into p in one read transaction. (A
+// function of its own so that the closure captures copies, not the
+// caller's loop variables, which would then live on the heap.)
+func (s *Service) readAt(segs []segment, off int64, p []byte) (int, error) {
+	var n int
+	err := s.st.View(func(tx store.Tx) error {
+		var err error
+		n, err = copyRange(tx, segs, off, p)
+		return err
+	})
+	return n, err
+}
+
+// Buffers that GET reads object data into before writing it out are
+// recycled, in power-of-two classes from 4 KiB up to chunkSize. (An
+// uploaded body is not: the store keeps it.)
+const (
+	minBufShift = 12
+	bufClasses  = 20 - minBufShift + 1 // 1<<20 == chunkSize
+)
+
+var bufPools [bufClasses]sync.Pool
+
+func bufClass(n int64) int {
+	if n <= 1<<minBufShift {
+		return 0
+	}
+	return bits.Len64(uint64(n-1)) - minBufShift
+}
+
+// getBuf returns a buffer of length n (0 < n <= chunkSize); give it back
+// with putBuf once nothing refers to it. Its bytes are not zeroed.
+func getBuf(n int64) *[]byte {
+	c := bufClass(n)
+	if p, _ := bufPools[c].Get().(*[]byte); p != nil {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n, 1<<(minBufShift+c))
+	return &b
+}
+
+// putBuf recycles a buffer from getBuf; nil is ignored.
+func putBuf(p *[]byte) {
+	if p != nil {
+		bufPools[bufClass(int64(cap(*p)))].Put(p)
+	}
 }

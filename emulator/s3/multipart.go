@@ -164,18 +164,18 @@ func (s *Service) uploadPart(w http.ResponseWriter, req *request) error {
 		}
 		pk := partKey(id, n)
 		if v, ok := tx.Get(tParts, pk); ok {
-			old, err := unmarshalRecord(v)
+			_, oldSegs, err := unmarshalData(v)
 			if err != nil {
 				return err
 			}
-			if err := deleteSegments(tx, old.Segments); err != nil {
+			if err := deleteSegments(tx, oldSegs); err != nil {
 				return err
 			}
 		}
 		if err := commitBody(tx, b); err != nil {
 			return err
 		}
-		return tx.Put(tParts, pk, part.marshal())
+		return store.PutOwned(tx, tParts, pk, part.marshal())
 	})
 	if err != nil {
 		s.discardStaged(b)
@@ -191,8 +191,8 @@ func (s *Service) uploadPart(w http.ResponseWriter, req *request) error {
 		return nil
 	}
 	h["Etag"] = []string{`"` + part.ETag + `"`}
-	setChecksumHeaders(h, sums, "")
-	h["Content-Length"] = []string{"0"}
+	setChecksumHeaders(h, new(headerValues), sums, "")
+	h["Content-Length"] = contentLengthZero
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -241,7 +241,7 @@ func (s *Service) readCopyPart(r *http.Request, algo string) (*body, [][2]string
 	}
 	var sums [][2]string
 	if algo != "" {
-		sums = [][2]string{{algo, base64.StdEncoding.EncodeToString(b.sums[algo])}}
+		sums = [][2]string{{algo, base64.StdEncoding.EncodeToString(b.sum(algo))}}
 	}
 	return b, sums, nil
 }
@@ -340,11 +340,9 @@ func (s *Service) completeUpload(w http.ResponseWriter, req *request) error {
 			}
 		}
 		ok := objectKey(req.bucket, req.key)
-		var old *record
-		if v, found := tx.Get(tObjects, ok); found {
-			if old, err = unmarshalRecord(v); err != nil {
-				return err
-			}
+		old, err := loadReplaced(tx, ok)
+		if err != nil {
+			return err
 		}
 		if err := conds.check(old, req.key); err != nil {
 			return err
@@ -379,10 +377,7 @@ func (s *Service) completeUpload(w http.ResponseWriter, req *request) error {
 		if err := tx.Put(tObjects, ok, obj.marshal()); err != nil {
 			return err
 		}
-		if old != nil {
-			return deleteSegments(tx, old.Segments)
-		}
-		return nil
+		return deleteSegments(tx, old.segs)
 	})
 	if err != nil {
 		return err

@@ -30,13 +30,13 @@ const maxMetadataSize = 2 << 10
 // are refused rather than ignored.
 func metaFromHeaders(h http.Header) (*record, error) {
 	rec := &record{
-		ContentType:        h.Get("Content-Type"),
-		ContentDisposition: h.Get("Content-Disposition"),
-		ContentLanguage:    h.Get("Content-Language"),
-		CacheControl:       h.Get("Cache-Control"),
-		Expires:            h.Get("Expires"),
+		ContentType:        header(h, "Content-Type"),
+		ContentDisposition: header(h, "Content-Disposition"),
+		ContentLanguage:    header(h, "Content-Language"),
+		CacheControl:       header(h, "Cache-Control"),
+		Expires:            header(h, "Expires"),
 	}
-	if ce := h.Get("Content-Encoding"); ce != "" {
+	if ce := header(h, "Content-Encoding"); ce != "" {
 		var keep []string
 		for _, p := range strings.Split(ce, ",") {
 			if p = strings.TrimSpace(p); p != "" && !strings.EqualFold(p, "aws-chunked") {
@@ -56,8 +56,8 @@ func metaFromHeaders(h http.Header) (*record, error) {
 		if len(k) < 6 || !strings.EqualFold(k[:6], "x-amz-") {
 			continue
 		}
-		lk := strings.ToLower(k)
-		if name, ok := strings.CutPrefix(lk, "x-amz-meta-"); ok {
+		if len(k) >= len("x-amz-meta-") && strings.EqualFold(k[:len("x-amz-meta-")], "x-amz-meta-") {
+			name := strings.ToLower(k[len("x-amz-meta-"):])
 			if meta == nil {
 				meta = map[string]string{}
 			}
@@ -66,7 +66,11 @@ func metaFromHeaders(h http.Header) (*record, error) {
 			size += len(name) + len(v)
 			continue
 		}
-		switch lk {
+		// Lower-cased on the stack: most x-amz-* headers of a PUT (the
+		// signature's, the checksums') are only compared here.
+		var lbuf [64]byte
+		lk := lowerInto(lbuf[:], k)
+		switch string(lk) {
 		case "x-amz-storage-class":
 			if v := h.Get(k); v != "STANDARD" {
 				return nil, notImplemented("Storage class %q is not implemented by the scones emulator; use STANDARD.", v)
@@ -83,14 +87,14 @@ func metaFromHeaders(h http.Header) (*record, error) {
 			"x-amz-object-lock-legal-hold", "x-amz-server-side-encryption-customer-algorithm",
 			"x-amz-server-side-encryption-aws-kms-key-id", "x-amz-grant-read", "x-amz-grant-full-control",
 			"x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-write-offset-bytes":
-			return nil, notImplemented("The header %s is not implemented by the scones emulator.", lk)
+			return nil, notImplemented("The header %s is not implemented by the scones emulator.", string(lk))
 		}
 	}
 	if size > maxMetadataSize {
 		return nil, awsapi.Errorf(http.StatusBadRequest, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size: %d bytes, limit %d.", size, maxMetadataSize)
 	}
 	rec.Meta = sortedPairs(meta)
-	if t := h.Get("X-Amz-Tagging"); t != "" {
+	if t := header(h, "X-Amz-Tagging"); t != "" {
 		tags, err := parseTagHeader(t)
 		if err != nil {
 			return nil, err
@@ -98,6 +102,22 @@ func metaFromHeaders(h http.Header) (*record, error) {
 		rec.Tags = tags
 	}
 	return rec, nil
+}
+
+// lowerInto returns s lower-cased, in buf's storage when it fits.
+func lowerInto(buf []byte, s string) []byte {
+	dst := buf[:0]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return append(buf[:0], strings.ToLower(s)...)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 func parseTagHeader(v string) ([][2]string, error) {
@@ -123,15 +143,38 @@ func parseTagHeader(v string) ([][2]string, error) {
 
 // sumPlan is what a request body's integrity is checked against.
 type sumPlan struct {
-	algos    []string          // algorithms to compute over the body
-	expected map[string]string // values sent in x-amz-checksum-* headers
-	trailer  []string          // algorithms announced in x-amz-trailer
-	md5      []byte            // Content-MD5, raw
+	algos   []string // algorithms to compute over the body
+	trailer []string // algorithms announced in x-amz-trailer
+	md5     []byte   // Content-MD5, raw
+	// expected holds the values sent in x-amz-checksum-* headers (or
+	// trailers), by index in checksumAlgorithmList; "" for none.
+	expected [len(checksumAlgorithmList)]string
+}
+
+var checksumAlgorithmList = checksumAlgorithms()
+
+// algoIndex is algo's index in checksumAlgorithmList, or -1.
+func algoIndex(algo string) int {
+	for i, a := range checksumAlgorithmList {
+		if a == algo {
+			return i
+		}
+	}
+	return -1
 }
 
 func (p *sumPlan) add(algo string) {
 	for _, a := range p.algos {
 		if a == algo {
+			return
+		}
+	}
+	if p.algos == nil {
+		// The usual single algorithm costs no allocation: a one-element
+		// slice of the constant list. Its capacity is 1, so a second add
+		// appends to a copy, never into the list.
+		if i := algoIndex(algo); i >= 0 {
+			p.algos = checksumAlgorithmList[i : i+1 : i+1]
 			return
 		}
 	}
@@ -141,24 +184,21 @@ func (p *sumPlan) add(algo string) {
 // checksumPlan reads Content-MD5, x-amz-checksum-*, x-amz-trailer and
 // x-amz-sdk-checksum-algorithm. extra is computed in addition (an upload's
 // algorithm); def is computed only when the request names none.
-func checksumPlan(h http.Header, extra, def string) (*sumPlan, error) {
-	p := &sumPlan{}
+func checksumPlan(h http.Header, extra, def string) (sumPlan, error) {
+	var p sumPlan
 	if v := header(h, "Content-Md5"); v != "" {
 		b, err := contentMD5(v)
 		if err != nil {
-			return nil, err
+			return p, err
 		}
 		p.md5 = b
 	}
-	for _, a := range checksumAlgorithms() {
+	for i, a := range checksumAlgorithmList {
 		if v := header(h, canonicalChecksumHeader(a)); v != "" {
 			if !validChecksumValue(a, v) {
-				return nil, invalidChecksumValue(a)
+				return p, invalidChecksumValue(a)
 			}
-			if p.expected == nil {
-				p.expected = map[string]string{}
-			}
-			p.expected[a] = v
+			p.expected[i] = v
 			p.add(a)
 		}
 	}
@@ -167,7 +207,7 @@ func checksumPlan(h http.Header, extra, def string) (*sumPlan, error) {
 			name = strings.ToLower(strings.TrimSpace(name))
 			a, ok := strings.CutPrefix(name, "x-amz-checksum-")
 			if !ok || normAlgorithm(a) == "" {
-				return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidRequest", "The x-amz-trailer header names %q; only x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256} are supported.", name)
+				return p, awsapi.Errorf(http.StatusBadRequest, "InvalidRequest", "The x-amz-trailer header names %q; only x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256} are supported.", name)
 			}
 			p.trailer = append(p.trailer, normAlgorithm(a))
 			p.add(normAlgorithm(a))
@@ -176,7 +216,7 @@ func checksumPlan(h http.Header, extra, def string) (*sumPlan, error) {
 	if v := header(h, "X-Amz-Sdk-Checksum-Algorithm"); v != "" {
 		a := normAlgorithm(v)
 		if a == "" {
-			return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidRequest", "Checksum algorithm %q is not supported.", v)
+			return p, awsapi.Errorf(http.StatusBadRequest, "InvalidRequest", "Checksum algorithm %q is not supported.", v)
 		}
 		p.add(a)
 	}
@@ -206,15 +246,12 @@ func (p *sumPlan) verify(b *body, cr *chunkedReader) ([][2]string, error) {
 		if !validChecksumValue(a, v) {
 			return nil, invalidChecksumValue(a)
 		}
-		if p.expected == nil {
-			p.expected = map[string]string{}
-		}
-		p.expected[a] = v
+		p.expected[algoIndex(a)] = v
 	}
 	out := make([][2]string, 0, len(p.algos))
 	for _, a := range p.algos {
-		got := base64.StdEncoding.EncodeToString(b.sums[a])
-		if want, ok := p.expected[a]; ok && want != got {
+		got := base64.StdEncoding.EncodeToString(b.sum(a))
+		if i := algoIndex(a); i >= 0 && p.expected[i] != "" && p.expected[i] != got {
 			return nil, badDigest(a)
 		}
 		out = append(out, [2]string{a, got})
@@ -225,8 +262,8 @@ func (p *sumPlan) verify(b *body, cr *chunkedReader) ([][2]string, error) {
 // requestBody returns the decoded payload of a PUT: the raw body, or the
 // aws-chunked decoder over it. sizeHint is the decoded length if known.
 func requestBody(r *http.Request) (io.Reader, *chunkedReader, int64, error) {
-	chunked := strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-")
-	for _, p := range strings.Split(r.Header.Get("Content-Encoding"), ",") {
+	chunked := strings.HasPrefix(header(r.Header, "X-Amz-Content-Sha256"), "STREAMING-")
+	for p := range strings.SplitSeq(header(r.Header, "Content-Encoding"), ",") {
 		if strings.EqualFold(strings.TrimSpace(p), "aws-chunked") {
 			chunked = true
 		}
@@ -239,7 +276,7 @@ func requestBody(r *http.Request) (io.Reader, *chunkedReader, int64, error) {
 		return r.Body, nil, hint, nil
 	}
 	hint = -1
-	if v := r.Header.Get("X-Amz-Decoded-Content-Length"); v != "" {
+	if v := header(r.Header, "X-Amz-Decoded-Content-Length"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
 			return nil, nil, 0, awsapi.Errorf(http.StatusBadRequest, "InvalidArgument", "X-Amz-Decoded-Content-Length %q is not a length.", v)
@@ -291,11 +328,10 @@ func (s *Service) checkSmallBody(r *http.Request, data []byte, cr *chunkedReader
 	if err != nil {
 		return err
 	}
-	b := &body{size: int64(len(data)), md5: md5.Sum(data), sums: map[string][]byte{}}
-	for _, a := range plan.algos {
-		h := s.h.new(a)
-		h.Write(data)
-		b.sums[a] = h.Sum(nil)
+	b := &body{size: int64(len(data)), md5: md5.Sum(data)}
+	for i := range b.initSums(plan.algos) {
+		sm := &b.sums[i]
+		sm.n = len(s.h.sum(sm.v[:0], sm.algo, data))
 	}
 	_, err = plan.verify(b, cr)
 	return err
@@ -306,42 +342,59 @@ func (s *Service) checkSmallBody(r *http.Request, data []byte, cr *chunkedReader
 type putConds struct{ ifMatch, ifNoneMatch string }
 
 func putCondsFrom(h http.Header) (putConds, error) {
-	c := putConds{ifMatch: h.Get("If-Match"), ifNoneMatch: h.Get("If-None-Match")}
+	c := putConds{ifMatch: header(h, "If-Match"), ifNoneMatch: header(h, "If-None-Match")}
 	if c.ifNoneMatch != "" && strings.TrimSpace(c.ifNoneMatch) != "*" {
 		return c, notImplemented("If-None-Match on writes only supports \"*\" (got %q).", c.ifNoneMatch)
 	}
 	return c, nil
 }
 
-func (c putConds) check(old *record, key string) error {
-	if c.ifNoneMatch != "" && old != nil {
+func (c putConds) check(old replaced, key string) error {
+	if c.ifNoneMatch != "" && old.exists {
 		return errPrecondition("If-None-Match: the object already exists")
 	}
 	if c.ifMatch != "" {
-		if old == nil {
+		if !old.exists {
 			return errNoSuchKey(key)
 		}
-		if !etagMatches(c.ifMatch, old.ETag) {
+		if !etagMatches(c.ifMatch, old.etag) {
 			return errPrecondition("If-Match")
 		}
 	}
 	return nil
 }
 
+// replaced is what a write over a key needs to know of the object there.
+type replaced struct {
+	exists bool
+	etag   string    // unquoted
+	segs   []segment // data to free once the new version is in place
+}
+
+// loadReplaced reads the object stored under objKey (bucket + "/" + key),
+// if any, for a write that replaces it.
+func loadReplaced(tx store.Tx, objKey string) (replaced, error) {
+	v, found := tx.Get(tObjects, objKey)
+	if !found {
+		return replaced{}, nil
+	}
+	etag, segs, err := unmarshalData(v)
+	return replaced{exists: true, etag: etag, segs: segs}, err
+}
+
 // commitObject writes rec (whose data is b) under bucket/key in one
 // transaction, replacing and freeing any previous version.
 func (s *Service) commitObject(bucket, key string, rec *record, b *body, conds putConds) error {
 	ok := objectKey(bucket, key)
+	// Encoded before the write lock is taken; the store keeps this slice.
+	enc := rec.marshal()
 	err := s.st.Update(func(tx store.Tx) error {
 		if err := bucketExists(tx, bucket); err != nil {
 			return err
 		}
-		var old *record
-		if v, found := tx.Get(tObjects, ok); found {
-			var err error
-			if old, err = unmarshalRecord(v); err != nil {
-				return err
-			}
+		old, err := loadReplaced(tx, ok)
+		if err != nil {
+			return err
 		}
 		if err := conds.check(old, key); err != nil {
 			return err
@@ -351,13 +404,10 @@ func (s *Service) commitObject(bucket, key string, rec *record, b *body, conds p
 				return err
 			}
 		}
-		if err := tx.Put(tObjects, ok, rec.marshal()); err != nil {
+		if err := store.PutOwned(tx, tObjects, ok, enc); err != nil {
 			return err
 		}
-		if old != nil {
-			return deleteSegments(tx, old.Segments)
-		}
-		return nil
+		return deleteSegments(tx, old.segs)
 	})
 	if err != nil {
 		s.discardStaged(b)
@@ -365,12 +415,16 @@ func (s *Service) commitObject(bucket, key string, rec *record, b *body, conds p
 	return err
 }
 
-func setChecksumHeaders(h http.Header, sums [][2]string, typ string) {
+func setChecksumHeaders(h http.Header, hv *headerValues, sums [][2]string, typ string) {
 	for _, c := range sums {
-		h[checksumHeader(c[0])] = []string{c[1]}
+		h[checksumHeader(c[0])] = hv.one(c[1])
 	}
 	if typ != "" && len(sums) > 0 {
-		h["X-Amz-Checksum-Type"] = []string{typ}
+		if typ == "FULL_OBJECT" {
+			h["X-Amz-Checksum-Type"] = checksumTypeFull
+		} else {
+			h["X-Amz-Checksum-Type"] = []string{typ}
+		}
 	}
 }
 
@@ -400,9 +454,10 @@ func (s *Service) putObject(w http.ResponseWriter, req *request) error {
 		return err
 	}
 	h := w.Header()
-	h["Etag"] = []string{`"` + rec.ETag + `"`}
-	setChecksumHeaders(h, rec.Checksums, rec.ChecksumType)
-	h["Content-Length"] = []string{"0"}
+	hv := make(headerValues, 0, 1+len(rec.Checksums))
+	h["Etag"] = hv.one(`"` + rec.ETag + `"`)
+	setChecksumHeaders(h, &hv, rec.Checksums, rec.ChecksumType)
+	h["Content-Length"] = contentLengthZero
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -444,20 +499,20 @@ func etagMatches(list, etag string) bool {
 // precedence, as S3 applies it). It returns 304, or a 412 error, or 0.
 func readConds(h http.Header, rec *record) (int, error) {
 	lm := time.Unix(0, rec.Modified).Truncate(time.Second)
-	if v := h.Get("If-Match"); v != "" {
+	if v := header(h, "If-Match"); v != "" {
 		if !etagMatches(v, rec.ETag) {
 			return 0, errPrecondition("If-Match")
 		}
-	} else if v := h.Get("If-Unmodified-Since"); v != "" {
+	} else if v := header(h, "If-Unmodified-Since"); v != "" {
 		if t, err := http.ParseTime(v); err == nil && lm.After(t) {
 			return 0, errPrecondition("If-Unmodified-Since")
 		}
 	}
-	if v := h.Get("If-None-Match"); v != "" {
+	if v := header(h, "If-None-Match"); v != "" {
 		if etagMatches(v, rec.ETag) {
 			return http.StatusNotModified, nil
 		}
-	} else if v := h.Get("If-Modified-Since"); v != "" {
+	} else if v := header(h, "If-Modified-Since"); v != "" {
 		if t, err := http.ParseTime(v); err == nil && !lm.After(t) {
 			return http.StatusNotModified, nil
 		}
@@ -483,6 +538,27 @@ func checkVersionID(v string) error {
 	return nil
 }
 
+// objectRead is what getObject learns inside its read transaction. It is
+// one value so that the closure passed to View moves one variable to the
+// heap, not one per result.
+type objectRead struct {
+	rec        *record
+	notMod     int
+	start, end int64
+	status     int
+	partSum    string  // checksum of the served part, when it is one
+	head       []byte  // the first bytes served (up to one chunk)
+	buf        *[]byte // head's pooled buffer (getBuf), released after the write
+}
+
+// responseOverrides maps GetObject's response-* query parameters to the
+// headers they replace.
+var responseOverrides = [...][2]string{
+	{"response-content-type", "Content-Type"}, {"response-content-language", "Content-Language"},
+	{"response-expires", "Expires"}, {"response-cache-control", "Cache-Control"},
+	{"response-content-disposition", "Content-Disposition"}, {"response-content-encoding", "Content-Encoding"},
+}
+
 func (s *Service) getObject(w http.ResponseWriter, req *request) error {
 	r := req.r
 	isGet := r.Method == http.MethodGet
@@ -495,28 +571,22 @@ func (s *Service) getObject(w http.ResponseWriter, req *request) error {
 		if err != nil || n < 1 || n > 10000 {
 			return awsapi.Errorf(http.StatusBadRequest, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.")
 		}
-		if r.Header.Get("Range") != "" {
+		if header(r.Header, "Range") != "" {
 			return awsapi.Errorf(http.StatusBadRequest, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
 		}
 		partNumber = n
 	}
-	var (
-		rec        *record
-		notMod     int
-		start, end int64
-		status     = http.StatusOK
-		partSum    string // checksum of the served part, when it is one
-		head       []byte
-	)
+	o := &objectRead{status: http.StatusOK}
 	err := s.st.View(func(tx store.Tx) error {
 		var err error
-		if rec, err = s.loadObject(tx, req.bucket, req.key); err != nil {
+		if o.rec, err = s.loadObject(tx, req.bucket, req.key); err != nil {
 			return err
 		}
-		if notMod, err = readConds(r.Header, rec); err != nil || notMod != 0 {
+		rec := o.rec
+		if o.notMod, err = readConds(r.Header, rec); err != nil || o.notMod != 0 {
 			return err
 		}
-		start, end = 0, rec.Size-1
+		o.start, o.end = 0, rec.Size-1
 		switch {
 		case partNumber > 0:
 			if rec.Multipart {
@@ -524,51 +594,56 @@ func (s *Service) getObject(w http.ResponseWriter, req *request) error {
 					return awsapi.Errorf(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
 				}
 				for i := 0; i < partNumber-1; i++ {
-					start += rec.Segments[i].Size
+					o.start += rec.Segments[i].Size
 				}
 				sg := rec.Segments[partNumber-1]
-				end = start + sg.Size - 1
-				partSum = sg.Checksum
+				o.end = o.start + sg.Size - 1
+				o.partSum = sg.Checksum
 			} else if partNumber != 1 {
 				return awsapi.Errorf(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
 			}
 			if rec.Size > 0 {
-				status = http.StatusPartialContent
+				o.status = http.StatusPartialContent
 			}
-		case r.Header.Get("Range") != "":
-			s0, e0, ranged, rerr := parseRange(r.Header.Get("Range"), rec.Size)
+		case header(r.Header, "Range") != "":
+			s0, e0, ranged, rerr := parseRange(header(r.Header, "Range"), rec.Size)
 			if rerr != nil {
 				return rerr
 			}
 			if ranged {
-				start, end, status = s0, e0, http.StatusPartialContent
+				o.start, o.end, o.status = s0, e0, http.StatusPartialContent
 			}
 		}
-		if isGet && end >= start {
-			head = make([]byte, min(end-start+1, chunkSize))
-			n, err := copyRange(tx, rec.Segments, start, head)
+		if isGet && o.end >= o.start {
+			o.buf = getBuf(min(o.end-o.start+1, chunkSize))
+			n, err := copyRange(tx, rec.Segments, o.start, *o.buf)
 			if err != nil {
 				return fmt.Errorf("s3: object %s/%s: %w", req.bucket, req.key, err)
 			}
-			head = head[:n]
+			o.head = (*o.buf)[:n]
 		}
 		return nil
 	})
+	// The head buffer goes back to the pool once written (or on failure):
+	// http.ResponseWriter.Write, like every io.Writer, keeps no reference.
+	defer putBuf(o.buf)
 	if err != nil {
 		return err
 	}
+	rec, start, end, status, partSum := o.rec, o.start, o.end, o.status, o.partSum
 	h := w.Header()
-	h["Last-Modified"] = []string{httpTime(rec.Modified)}
-	h["Etag"] = []string{`"` + rec.ETag + `"`}
-	if notMod != 0 {
-		w.WriteHeader(notMod)
+	hv := make(headerValues, 0, 6)
+	h["Last-Modified"] = hv.one(httpTime(rec.Modified))
+	h["Etag"] = hv.one(`"` + rec.ETag + `"`)
+	if o.notMod != 0 {
+		w.WriteHeader(o.notMod)
 		return nil
 	}
-	h["Accept-Ranges"] = []string{"bytes"}
-	h["Content-Type"] = []string{rec.ContentType}
+	h["Accept-Ranges"] = acceptRangesBytes
+	h["Content-Type"] = hv.one(rec.ContentType)
 	set := func(name, v string) {
 		if v != "" {
-			h[name] = []string{v}
+			h[name] = hv.one(v)
 		}
 	}
 	set("Content-Encoding", rec.ContentEncoding)
@@ -585,38 +660,36 @@ func (s *Service) getObject(w http.ResponseWriter, req *request) error {
 	if rec.Multipart && partNumber > 0 {
 		h["X-Amz-Mp-Parts-Count"] = []string{strconv.Itoa(len(rec.Segments))}
 	}
-	if isGet {
-		for k, name := range map[string]string{"response-content-type": "Content-Type", "response-content-language": "Content-Language",
-			"response-expires": "Expires", "response-cache-control": "Cache-Control", "response-content-disposition": "Content-Disposition",
-			"response-content-encoding": "Content-Encoding"} {
-			if v := req.get(k); v != "" {
-				h[name] = []string{v}
+	if isGet && len(req.q) > 0 {
+		for _, ov := range responseOverrides {
+			if v := req.get(ov[0]); v != "" {
+				h[ov[1]] = []string{v}
 			}
 		}
 	}
 	// Checksums describe exactly the bytes served: the whole object, or a
 	// whole part. A Range response carries none, so clients don't check a
 	// slice against the full object's value.
-	if strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+	if strings.EqualFold(header(r.Header, "X-Amz-Checksum-Mode"), "ENABLED") {
 		switch {
 		case partNumber > 0 && rec.Multipart:
 			if partSum != "" {
-				setChecksumHeaders(h, [][2]string{{rec.ChecksumAlgorithm, partSum}}, "")
+				setChecksumHeaders(h, &hv, [][2]string{{rec.ChecksumAlgorithm, partSum}}, "")
 			}
 		case status == http.StatusOK || partNumber > 0:
-			setChecksumHeaders(h, rec.Checksums, rec.ChecksumType)
+			setChecksumHeaders(h, &hv, rec.Checksums, rec.ChecksumType)
 		}
 	}
 	length := end - start + 1
 	if status == http.StatusPartialContent {
 		h["Content-Range"] = []string{fmt.Sprintf("bytes %d-%d/%d", start, end, rec.Size)}
 	}
-	h["Content-Length"] = []string{strconv.FormatInt(length, 10)}
+	h["Content-Length"] = hv.one(strconv.FormatInt(length, 10))
 	w.WriteHeader(status)
 	if !isGet || length == 0 {
 		return nil
 	}
-	if err := s.streamRange(w, rec.Segments, start, end, head); err != nil {
+	if err := s.streamRange(w, rec.Segments, start, end, o.head); err != nil {
 		if errors.Is(err, errDataGone) {
 			// The object was replaced mid-read: cut the connection so the
 			// client sees a short body, never a mix of two versions.
@@ -650,15 +723,11 @@ func (s *Service) removeObject(bucket, key string) error {
 
 func deleteObjectTx(tx store.Tx, bucket, key string) error {
 	ok := objectKey(bucket, key)
-	v, found := tx.Get(tObjects, ok)
-	if !found {
-		return nil
-	}
-	rec, err := unmarshalRecord(v)
-	if err != nil {
+	old, err := loadReplaced(tx, ok)
+	if err != nil || !old.exists {
 		return err
 	}
-	if err := deleteSegments(tx, rec.Segments); err != nil {
+	if err := deleteSegments(tx, old.segs); err != nil {
 		return err
 	}
 	return tx.Delete(tObjects, ok)
@@ -844,7 +913,7 @@ func (s *Service) copyObject(w http.ResponseWriter, req *request) error {
 	if tagDir != "REPLACE" {
 		rec.Tags = src.Tags
 	}
-	s.fillData(rec, b, [][2]string{{algo, base64.StdEncoding.EncodeToString(b.sums[algo])}})
+	s.fillData(rec, b, [][2]string{{algo, base64.StdEncoding.EncodeToString(b.sum(algo))}})
 	if err := s.commitObject(req.bucket, req.key, rec, b, putConds{}); err != nil {
 		return err
 	}

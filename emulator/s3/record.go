@@ -67,8 +67,10 @@ func (e *enc) pairs(p [][2]string) {
 	}
 }
 
+// marshal encodes r into a new slice that nothing else refers to (so it
+// can go to store.PutOwned).
 func (r *record) marshal() []byte {
-	e := enc{b: make([]byte, 0, 128)}
+	e := enc{b: make([]byte, 0, r.encodedSizeHint())}
 	e.b = append(e.b, recordVersion)
 	e.i(r.Size)
 	e.s(r.ETag)
@@ -100,12 +102,37 @@ func (r *record) marshal() []byte {
 	return e.b
 }
 
+// encodedSizeHint is about the length of r's encoding, so that marshal
+// allocates once: 64 bytes cover the fixed fields and length prefixes of a
+// record whose strings are shorter than 128 bytes.
+func (r *record) encodedSizeHint() int {
+	n := 64 + len(r.ETag) + len(r.ContentType) + len(r.ContentEncoding) + len(r.ContentDisposition) +
+		len(r.ContentLanguage) + len(r.CacheControl) + len(r.Expires) + len(r.ChecksumAlgorithm) +
+		len(r.ChecksumType) + len(r.Region)
+	for _, p := range [...][][2]string{r.Meta, r.Tags, r.Checksums} {
+		for _, kv := range p {
+			n += 4 + len(kv[0]) + len(kv[1])
+		}
+	}
+	for _, sg := range r.Segments {
+		n += 24 + len(sg.ID) + len(sg.MD5) + len(sg.Checksum)
+	}
+	return n
+}
+
 var errCorrupt = errors.New("s3: corrupt record in store")
 
+// dec decodes an encoding held both as bytes (b, what is left to decode)
+// and as one string copy of the whole (str): every string decoded is a
+// substring of str, so decoding a record allocates its strings once, not
+// once per field.
 type dec struct {
 	b   []byte
+	str string
 	err error
 }
+
+func newDec(b []byte) dec { return dec{b: b, str: string(b)} }
 
 func (d *dec) u() uint64 {
 	if d.err != nil {
@@ -142,9 +169,31 @@ func (d *dec) s() string {
 		d.err = errCorrupt
 		return ""
 	}
-	v := string(d.b[:n])
+	off := len(d.str) - len(d.b)
+	v := d.str[off : off+int(n)]
 	d.b = d.b[n:]
 	return v
+}
+
+// skip passes over a string without copying it.
+func (d *dec) skip() {
+	n := d.u()
+	if d.err != nil {
+		return
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return
+	}
+	d.b = d.b[n:]
+}
+
+func (d *dec) skipPairs() {
+	n := d.u()
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		d.skip()
+		d.skip()
+	}
 }
 
 func (d *dec) pairs() [][2]string {
@@ -170,7 +219,7 @@ func unmarshalRecord(b []byte) (*record, error) {
 	if len(b) == 0 || b[0] != recordVersion {
 		return nil, errCorrupt
 	}
-	d := dec{b: b[1:]}
+	d := newDec(b[1:])
 	r := &record{}
 	r.Size = d.i()
 	r.ETag = d.s()
@@ -204,6 +253,50 @@ func unmarshalRecord(b []byte) (*record, error) {
 	return r, nil
 }
 
+// unmarshalData decodes only what replacing or deleting an object (or a
+// part) needs: its ETag, for conditional writes, and the ids and sizes of
+// its data segments. It copies far less than unmarshalRecord, and a PUT
+// over an existing key does it every time.
+func unmarshalData(b []byte) (etag string, segs []segment, err error) {
+	if len(b) == 0 || b[0] != recordVersion {
+		return "", nil, errCorrupt
+	}
+	d := newDec(b[1:])
+	// The fields in marshal's order; only the ETag and the segments'
+	// ids and sizes are kept.
+	d.i()        // Size
+	etag = d.s() // ETag
+	d.i()        // Modified
+	// ContentType, ContentEncoding, ContentDisposition, ContentLanguage,
+	// CacheControl, Expires
+	for range 6 {
+		d.skip()
+	}
+	d.skipPairs() // Meta
+	d.skipPairs() // Tags
+	d.skipPairs() // Checksums
+	d.skip()      // ChecksumAlgorithm
+	d.skip()      // ChecksumType
+	d.u()         // Multipart
+	d.skip()      // Region
+	n := d.u()
+	if n > uint64(len(d.b)) {
+		return "", nil, errCorrupt
+	}
+	if n > 0 {
+		segs = make([]segment, n)
+		for i := range segs {
+			segs[i] = segment{ID: d.s(), Size: d.i()}
+			d.skip() // MD5
+			d.skip() // Checksum
+		}
+	}
+	if d.err != nil {
+		return "", nil, d.err
+	}
+	return etag, segs, nil
+}
+
 func (r *record) checksum(algo string) string {
 	for _, c := range r.Checksums {
 		if c[0] == algo {
@@ -217,13 +310,12 @@ func objectKey(bucket, key string) string { return bucket + "/" + key }
 
 func chunkKey(id string, idx int64) string {
 	const hexd = "0123456789abcdef"
-	b := make([]byte, 0, len(id)+9)
-	b = append(b, id...)
-	b = append(b, '/')
-	for s := 28; s >= 0; s -= 4 {
-		b = append(b, hexd[(idx>>uint(s))&0xf])
+	var x [8]byte
+	for i := range x {
+		x[i] = hexd[(idx>>uint(28-4*i))&0xf]
 	}
-	return string(b)
+	// One allocation: a concatenation reads string(x[:]) in place.
+	return id + "/" + string(x[:])
 }
 
 func chunkCount(size int64) int64 {

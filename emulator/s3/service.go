@@ -418,7 +418,7 @@ func (s *Service) serveObject(w http.ResponseWriter, req *request) error {
 			}
 			return s.getObject(w, req)
 		case http.MethodPut:
-			if r.Header.Get("X-Amz-Copy-Source") != "" {
+			if header(r.Header, "X-Amz-Copy-Source") != "" {
 				req.op = "CopyObject"
 				if err := req.allow(); err != nil {
 					return err
@@ -592,6 +592,18 @@ type httpTimeEntry struct {
 }
 
 var lastHTTPTime atomic.Pointer[httpTimeEntry]
+
+// headerValues carves the one-element value slices of a response's headers
+// out of one allocation instead of one each. Every slice it returns has
+// capacity 1, so an append to one (Header.Add) copies it rather than
+// writing over the next.
+type headerValues []string
+
+func (hv *headerValues) one(v string) []string {
+	*hv = append(*hv, v)
+	n := len(*hv)
+	return (*hv)[n-1 : n : n]
+}
 
 // Header values that are the same in every response, shared instead of
 // allocated per request. This is safe because nothing writes into them:
