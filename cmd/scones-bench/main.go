@@ -56,6 +56,22 @@ type result struct {
 
 func (r result) perSecond() float64 { return float64(r.ops) / r.elapsed.Seconds() }
 
+// mergeResults adds round r to the total acc (the zero result to start).
+func mergeResults(acc, r result) result {
+	if acc.target == "" {
+		acc = result{target: r.target, op: r.op, concurrency: r.concurrency}
+	}
+	acc.ops += r.ops
+	acc.errors += r.errors
+	if acc.firstErr == nil {
+		acc.firstErr = r.firstErr
+	}
+	acc.elapsed += r.elapsed
+	acc.latencies = append(acc.latencies, r.latencies...)
+	sort.Slice(acc.latencies, func(i, j int) bool { return acc.latencies[i] < acc.latencies[j] })
+	return acc
+}
+
 func (r result) percentile(p float64) time.Duration {
 	if len(r.latencies) == 0 {
 		return 0

@@ -24,6 +24,9 @@ func s3Command() *cli.Command {
 	return &cli.Command{
 		Name:  "s3",
 		Usage: "PutObject and GetObject of 3 KB through aws-sdk-go-v2: emulator, bare net/http floor, moto",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "rounds", Value: 6, Usage: "alternating rounds per case; each runs --duration / rounds"},
+		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
 			d := c.Duration("duration")
@@ -47,12 +50,27 @@ func s3Command() *cli.Command {
 					targets = append(targets, struct{ name, url string }{"moto server", m.url})
 				}
 			}
+			// The targets are measured in alternating rounds (each case,
+			// round after round: emulator, floor, moto), so that load drift
+			// on a shared machine falls on all alike.
+			var benches []*s3Bench
 			for _, t := range targets {
-				rs, err := benchS3(ctx, t.name, t.url, d)
+				b, err := newS3Bench(ctx, t.name, t.url)
 				if err != nil {
 					return fmt.Errorf("%s: %w", t.name, err)
 				}
-				results = append(results, rs...)
+				benches = append(benches, b)
+			}
+			rounds := c.Int("rounds")
+			for _, cs := range s3Cases() {
+				merged := make([]result, len(benches))
+				for range rounds {
+					for i, b := range benches {
+						r := measure(ctx, b.name, cs.op, cs.conc, d/time.Duration(rounds), b.op(cs.op))
+						merged[i] = mergeResults(merged[i], r)
+					}
+				}
+				results = append(results, merged...)
 			}
 			printResults(results)
 			return nil
@@ -61,43 +79,65 @@ func s3Command() *cli.Command {
 }
 
 func s3Client(url string) *s3.Client {
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	// What config.LoadDefaultConfig gives: request checksums (CRC32) and
+	// response validation whenever the operation supports them. A bare
+	// aws.Config leaves both unset, which means "when required" only.
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(url)
 		o.UsePathStyle = true
 	})
 }
 
-func benchS3(ctx context.Context, name, url string, d time.Duration) ([]result, error) {
-	client := s3Client(url)
-	body := bytes.Repeat([]byte("scones!"), objectSize/7+1)[:objectSize]
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+type s3Case struct {
+	op   string
+	conc int
+}
+
+func s3Cases() []s3Case {
+	return []s3Case{{"PutObject 3 KB", 1}, {"GetObject 3 KB", 1}, {"PutObject 3 KB", 8}, {"GetObject 3 KB", 8}}
+}
+
+// s3Bench is one target with its bucket and the object GetObject reads.
+type s3Bench struct {
+	name   string
+	client *s3.Client
+	body   []byte
+}
+
+func newS3Bench(ctx context.Context, name, url string) (*s3Bench, error) {
+	b := &s3Bench{name: name, client: s3Client(url), body: bytes.Repeat([]byte("scones!"), objectSize/7+1)[:objectSize]}
+	if _, err := b.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
 		return nil, fmt.Errorf("CreateBucket: %w", err)
 	}
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("get3k"), Body: bytes.NewReader(body)}); err != nil {
+	if _, err := b.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("get3k"), Body: bytes.NewReader(b.body)}); err != nil {
 		return nil, fmt.Errorf("PutObject: %w", err)
 	}
-	var out []result
-	for _, conc := range []int{1, 8} {
-		out = append(out, measure(ctx, name, "PutObject 3 KB", conc, d, func(ctx context.Context, w, i int) error {
-			_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"),
-				Key: aws.String("put/" + strconv.Itoa(w) + "/" + strconv.Itoa(i%500)), Body: bytes.NewReader(body)})
+	return b, nil
+}
+
+func (b *s3Bench) op(name string) func(ctx context.Context, w, i int) error {
+	if name == "PutObject 3 KB" {
+		return func(ctx context.Context, w, i int) error {
+			_, err := b.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"),
+				Key: aws.String("put/" + strconv.Itoa(w) + "/" + strconv.Itoa(i%500)), Body: bytes.NewReader(b.body)})
 			return err
-		}))
-		out = append(out, measure(ctx, name, "GetObject 3 KB", conc, d, func(ctx context.Context, w, i int) error {
-			resp, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String("get3k")})
-			if err != nil {
-				return err
-			}
-			n, err := io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if err == nil && n != objectSize {
-				err = fmt.Errorf("got %d bytes", n)
-			}
-			return err
-		}))
+		}
 	}
-	return out, nil
+	return func(ctx context.Context, w, i int) error {
+		resp, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String("get3k")})
+		if err != nil {
+			return err
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && n != objectSize {
+			err = fmt.Errorf("got %d bytes", n)
+		}
+		return err
+	}
 }
 
 // floorHandler is the least a server can do for these calls: read the body,
