@@ -483,12 +483,22 @@ func TestNoDocker(t *testing.T) {
 		}
 		args = append([]string{unshare, "-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs tmpfs /run && exec "$0" "$@"`}, args...)
 	}
+	// The child's go command (BuildImage runs `go env GOMOD`) may leave a
+	// telemetry process writing under $HOME/.config/go after it exits, so
+	// HOME is not a t.TempDir, whose cleanup fails the test on a
+	// non-empty directory; its removal is best effort.
+	home, err := os.MkdirTemp("", "scones-nodocker-home-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
 	cmd := exec.CommandContext(t.Context(), args[0], args[1:]...)
 	cmd.Env = []string{
 		"SCONESCONTAINER_NO_DOCKER_CHILD=1",
 		"DOCKER_HOST=unix://" + t.TempDir() + "/no-docker.sock",
 		"TESTCONTAINERS_RYUK_DISABLED=true",
-		"HOME=" + t.TempDir(),
+		"GOTELEMETRY=off",
+		"HOME=" + home,
 		"PATH=" + os.Getenv("PATH"),
 	}
 	out, err := cmd.CombinedOutput()
