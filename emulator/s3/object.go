@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -300,11 +302,25 @@ func (s *Service) readPayload(ctx context.Context, r *http.Request, extra, def s
 	if err != nil {
 		return nil, nil, err
 	}
+	wantSHA, err := payloadSHA256(r.Header)
+	if err != nil {
+		return nil, nil, err
+	}
+	var payloadHash hash.Hash
+	if wantSHA != nil {
+		payloadHash = sha256.New()
+		rd = io.TeeReader(rd, payloadHash)
+	}
 	b, err := s.ingest(ctx, io.LimitReader(rd, maxObjectSize+1), hint, plan.algos)
 	if err != nil {
 		return nil, nil, err
 	}
 	fail := func(e error) (*body, [][2]string, error) { s.discardStaged(b); return nil, nil, e }
+	if payloadHash != nil {
+		if err := checkPayloadSHA256(wantSHA, payloadHash.Sum(nil)); err != nil {
+			return fail(err)
+		}
+	}
 	if b.size > maxObjectSize {
 		return fail(awsapi.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of 5 GiB."))
 	}

@@ -3,6 +3,7 @@ package s3
 import (
 	"bytes"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -401,6 +402,16 @@ func (s *Service) readXMLBodyChecked(r *http.Request, sums bool) ([]byte, error)
 	}
 	if len(data) > maxXMLBody {
 		return nil, errMalformedXML(fmt.Errorf("document larger than %d bytes", maxXMLBody))
+	}
+	wantSHA, err := payloadSHA256(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	if wantSHA != nil {
+		got := sha256.Sum256(data)
+		if err := checkPayloadSHA256(wantSHA, got[:]); err != nil {
+			return nil, err
+		}
 	}
 	if !sums {
 		if v := r.Header.Get("Content-Md5"); v != "" {
