@@ -1,13 +1,11 @@
 package s3
 
 import (
-	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"hash"
 	"hash/crc32"
 	"hash/crc64"
@@ -204,32 +202,6 @@ func validChecksumValue(algo, v string) bool {
 	}
 	n, err := base64.StdEncoding.Decode(dst[:], src[:copy(src[:], v)])
 	return err == nil && n == want
-}
-
-// payloadSHA256 reads x-amz-content-sha256: the SHA-256 of the body the
-// client signed when it is a hex digest, nil when the header is absent,
-// UNSIGNED-PAYLOAD or a STREAMING-* mode (aws-chunked framing, whose
-// chunks carry their own signatures or checksums). Any other value is
-// refused, as S3 does.
-func payloadSHA256(h http.Header) ([]byte, error) {
-	v := header(h, "X-Amz-Content-Sha256")
-	if v == "" || v == "UNSIGNED-PAYLOAD" || strings.HasPrefix(v, "STREAMING-") {
-		return nil, nil
-	}
-	want, err := hex.DecodeString(v)
-	if err != nil || len(want) != sha256.Size {
-		return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.")
-	}
-	return want, nil
-}
-
-// checkPayloadSHA256 compares the body's SHA-256 with the one the client
-// signed (want, from payloadSHA256).
-func checkPayloadSHA256(want, got []byte) error {
-	if want != nil && !bytes.Equal(want, got) {
-		return awsapi.Errorf(http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
-	}
-	return nil
 }
 
 func badDigest(algo string) *awsapi.Error {

@@ -56,6 +56,16 @@ func (b *body) sum(algo string) []byte {
 	return nil
 }
 
+// hashWhole sets b's MD5 and its checksums in algos from data, the whole
+// body, with the one-shot functions (no hasher to allocate).
+func (s *Service) hashWhole(b *body, data []byte, algos []string) {
+	b.md5 = md5.Sum(data)
+	for i := range b.initSums(algos) {
+		sm := &b.sums[i]
+		sm.n = len(s.h.sum(sm.v[:0], sm.algo, data))
+	}
+}
+
 // initSums prepares b.sums for algos and returns it.
 func (b *body) initSums(algos []string) []rawSum {
 	if len(algos) <= len(b.sumArr) {
@@ -157,11 +167,7 @@ func (s *Service) ingest(ctx context.Context, r io.Reader, sizeHint int64, algos
 		b.size += int64(n)
 		if eof && idx == 0 {
 			b.inline = data
-			b.md5 = md5.Sum(data)
-			for i := range b.initSums(algos) {
-				sm := &b.sums[i]
-				sm.n = len(s.h.sum(sm.v[:0], sm.algo, data))
-			}
+			s.hashWhole(b, data, algos)
 			return b, nil
 		}
 		if md == nil {

@@ -3,9 +3,9 @@ package s3
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -261,35 +261,72 @@ func (p *sumPlan) verify(b *body, cr *chunkedReader) ([][2]string, error) {
 	return out, nil
 }
 
-// requestBody returns the decoded payload of a PUT: the raw body, or the
-// aws-chunked decoder over it. sizeHint is the decoded length if known.
-func requestBody(r *http.Request) (io.Reader, *chunkedReader, int64, error) {
-	chunked := strings.HasPrefix(header(r.Header, "X-Amz-Content-Sha256"), "STREAMING-")
+// payload is the body of a PUT as requestBody prepares it for reading.
+type payload struct {
+	r    io.Reader      // the decoded bytes: the raw body, or the aws-chunked decoder over it
+	cr   *chunkedReader // the aws-chunked decoder, nil for a plain body
+	hint int64          // the decoded length if known, else -1
+	// sha hashes what r gives when the client signed the body's SHA-256
+	// (a hex x-amz-content-sha256, wantSHA); nil otherwise.
+	sha     hash.Hash
+	wantSHA []byte
+}
+
+// requestBody returns the decoded payload of a PUT. A hex
+// x-amz-content-sha256 is the SHA-256 of the body the client signed: the
+// payload hashes what is read, for checkSHA256. UNSIGNED-PAYLOAD and the
+// STREAMING-* modes (aws-chunked framing, whose chunks carry their own
+// signatures or checksums) sign no digest; any other value is refused, as
+// S3 does.
+func requestBody(r *http.Request) (*payload, error) {
+	contentSHA := header(r.Header, "X-Amz-Content-Sha256")
+	chunked := strings.HasPrefix(contentSHA, "STREAMING-")
 	for p := range strings.SplitSeq(header(r.Header, "Content-Encoding"), ",") {
 		if strings.EqualFold(strings.TrimSpace(p), "aws-chunked") {
 			chunked = true
 		}
 	}
-	hint := r.ContentLength
+	p := &payload{r: r.Body, hint: r.ContentLength}
+	if contentSHA != "" && contentSHA != "UNSIGNED-PAYLOAD" && !strings.HasPrefix(contentSHA, "STREAMING-") {
+		want, err := hex.DecodeString(contentSHA)
+		if err != nil || len(want) != sha256.Size {
+			return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.")
+		}
+		p.wantSHA = want
+	}
 	if !chunked {
-		if hint > maxObjectSize {
-			return nil, nil, 0, awsapi.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of 5 GiB.")
+		if p.hint > maxObjectSize {
+			return nil, awsapi.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of 5 GiB.")
 		}
-		return r.Body, nil, hint, nil
+	} else {
+		p.hint = -1
+		if v := header(r.Header, "X-Amz-Decoded-Content-Length"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidArgument", "X-Amz-Decoded-Content-Length %q is not a length.", v)
+			}
+			if n > maxObjectSize {
+				return nil, awsapi.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of 5 GiB.")
+			}
+			p.hint = n
+		}
+		p.cr = newChunkedReader(r.Body)
+		p.r = p.cr
 	}
-	hint = -1
-	if v := header(r.Header, "X-Amz-Decoded-Content-Length"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return nil, nil, 0, awsapi.Errorf(http.StatusBadRequest, "InvalidArgument", "X-Amz-Decoded-Content-Length %q is not a length.", v)
-		}
-		if n > maxObjectSize {
-			return nil, nil, 0, awsapi.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of 5 GiB.")
-		}
-		hint = n
+	if p.wantSHA != nil {
+		p.sha = sha256.New()
+		p.r = io.TeeReader(p.r, p.sha)
 	}
-	cr := newChunkedReader(r.Body)
-	return cr, cr, hint, nil
+	return p, nil
+}
+
+// checkSHA256 compares, once r has been read to its end, the SHA-256 of
+// the body with the one the client signed, if it signed one.
+func (p *payload) checkSHA256() error {
+	if p.sha != nil && !bytes.Equal(p.wantSHA, p.sha.Sum(nil)) {
+		return awsapi.Errorf(http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	return nil
 }
 
 // readPayload reads, hashes and checks a PUT body (PutObject, UploadPart).
@@ -298,39 +335,28 @@ func (s *Service) readPayload(ctx context.Context, r *http.Request, extra, def s
 	if err != nil {
 		return nil, nil, err
 	}
-	rd, cr, hint, err := requestBody(r)
+	p, err := requestBody(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	wantSHA, err := payloadSHA256(r.Header)
-	if err != nil {
-		return nil, nil, err
-	}
-	var payloadHash hash.Hash
-	if wantSHA != nil {
-		payloadHash = sha256.New()
-		rd = io.TeeReader(rd, payloadHash)
-	}
-	b, err := s.ingest(ctx, io.LimitReader(rd, maxObjectSize+1), hint, plan.algos)
+	b, err := s.ingest(ctx, io.LimitReader(p.r, maxObjectSize+1), p.hint, plan.algos)
 	if err != nil {
 		return nil, nil, err
 	}
 	fail := func(e error) (*body, [][2]string, error) { s.discardStaged(b); return nil, nil, e }
-	if payloadHash != nil {
-		if err := checkPayloadSHA256(wantSHA, payloadHash.Sum(nil)); err != nil {
-			return fail(err)
-		}
+	if err := p.checkSHA256(); err != nil {
+		return fail(err)
 	}
 	if b.size > maxObjectSize {
 		return fail(awsapi.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of 5 GiB."))
 	}
-	if cr != nil && hint >= 0 && b.size != hint {
-		return fail(awsapi.Errorf(http.StatusBadRequest, "IncompleteBody", "The aws-chunked body decoded to %d bytes but X-Amz-Decoded-Content-Length is %d.", b.size, hint))
+	if p.cr != nil && p.hint >= 0 && b.size != p.hint {
+		return fail(awsapi.Errorf(http.StatusBadRequest, "IncompleteBody", "The aws-chunked body decoded to %d bytes but X-Amz-Decoded-Content-Length is %d.", b.size, p.hint))
 	}
-	if cr == nil && r.ContentLength >= 0 && b.size != r.ContentLength {
+	if p.cr == nil && r.ContentLength >= 0 && b.size != r.ContentLength {
 		return fail(errIncompleteBody())
 	}
-	sums, err := plan.verify(b, cr)
+	sums, err := plan.verify(b, p.cr)
 	if err != nil {
 		return fail(err)
 	}
@@ -344,11 +370,8 @@ func (s *Service) checkSmallBody(r *http.Request, data []byte, cr *chunkedReader
 	if err != nil {
 		return err
 	}
-	b := &body{size: int64(len(data)), md5: md5.Sum(data)}
-	for i := range b.initSums(plan.algos) {
-		sm := &b.sums[i]
-		sm.n = len(s.h.sum(sm.v[:0], sm.algo, data))
-	}
+	b := &body{size: int64(len(data))}
+	s.hashWhole(b, data, plan.algos)
 	_, err = plan.verify(b, cr)
 	return err
 }

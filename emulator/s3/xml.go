@@ -3,7 +3,6 @@ package s3
 import (
 	"bytes"
 	"crypto/md5"
-	"crypto/sha256"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -392,26 +391,19 @@ func (s *Service) readXMLBody(r *http.Request) ([]byte, error) {
 // headers are left alone (CompleteMultipartUpload, where they describe the
 // object, not the document).
 func (s *Service) readXMLBodyChecked(r *http.Request, sums bool) ([]byte, error) {
-	rd, cr, _, err := requestBody(r)
+	p, err := requestBody(r)
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(rd, maxXMLBody+1))
+	data, err := io.ReadAll(io.LimitReader(p.r, maxXMLBody+1))
 	if err != nil {
 		return nil, bodyError(err)
 	}
 	if len(data) > maxXMLBody {
 		return nil, errMalformedXML(fmt.Errorf("document larger than %d bytes", maxXMLBody))
 	}
-	wantSHA, err := payloadSHA256(r.Header)
-	if err != nil {
+	if err := p.checkSHA256(); err != nil {
 		return nil, err
-	}
-	if wantSHA != nil {
-		got := sha256.Sum256(data)
-		if err := checkPayloadSHA256(wantSHA, got[:]); err != nil {
-			return nil, err
-		}
 	}
 	if !sums {
 		if v := r.Header.Get("Content-Md5"); v != "" {
@@ -425,7 +417,7 @@ func (s *Service) readXMLBodyChecked(r *http.Request, sums bool) ([]byte, error)
 		}
 		return data, nil
 	}
-	if err := s.checkSmallBody(r, data, cr); err != nil {
+	if err := s.checkSmallBody(r, data, p.cr); err != nil {
 		return nil, err
 	}
 	return data, nil
