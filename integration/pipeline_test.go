@@ -30,21 +30,21 @@ func packager(ctx context.Context, function, arch string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-func newEnv(t *testing.T, url string, configure ...func(*profile.Profile) error) *pipeline.Env {
+func newEnv(t *testing.T, url string) *pipeline.Env {
 	t.Helper()
-	return newProfileEnv(t, profile.Local, url, configure...)
+	return newProfileEnv(t, profile.Local, url, nil)
 }
 
 // newProfileEnv is newEnv for the named profile, every service it serves
-// from one endpoint at url, adjusted by configure.
-func newProfileEnv(t *testing.T, name, url string, configure ...func(*profile.Profile) error) *pipeline.Env {
+// from one endpoint at url, adjusted by configure (when not nil).
+func newProfileEnv(t *testing.T, name, url string, configure func(*profile.Profile) error) *pipeline.Env {
 	t.Helper()
 	p, err := profile.Resolve(profile.Options{Profile: name, Endpoint: url})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range configure {
-		if err := c(p); err != nil {
+	if configure != nil {
+		if err := configure(p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,14 +97,10 @@ type suiteHooks struct {
 // train, deploy twice, 100 executions with their histories, capture,
 // monitor, the Distributed Map run, the hooks' checks, and destroy.
 func runSuite(t *testing.T, ctx context.Context, url string, hooks suiteHooks) {
-	var configure []func(*profile.Profile) error
-	if hooks.configure != nil {
-		configure = append(configure, hooks.configure)
-	}
 	if hooks.profile == "" {
 		hooks.profile = profile.Local
 	}
-	env := newProfileEnv(t, hooks.profile, url, configure...)
+	env := newProfileEnv(t, hooks.profile, url, hooks.configure)
 	archive, err := fixtures.WriteCommitted(t.TempDir(), fixtures.MiniPython)
 	if err != nil {
 		t.Fatal(err)

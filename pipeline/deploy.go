@@ -292,8 +292,9 @@ func deployFunctions(ctx context.Context, e *Env, o DeployOptions, res *DeployRe
 		{n.ClassifyFunction, "classifyImage", map[string]string{"ENDPOINT_NAME": n.Endpoint}},
 		{n.FilterFunction, "filterLowConfidenceInferences", map[string]string{"THRESHOLD": fmt.Sprint(e.Profile.Threshold)}},
 	}
+	endpoints := e.Profile.FunctionEnv()
 	for _, f := range fns {
-		maps.Copy(f.env, e.Profile.FunctionEnv())
+		maps.Copy(f.env, endpoints)
 		zip, err := o.Package(ctx, f.source, arch)
 		if err != nil {
 			return fmt.Errorf("packaging %s: %w", f.source, err)

@@ -332,7 +332,7 @@ func (p *Profile) UseEndpoint(url string) error {
 	if p.Name == AWS {
 		return fmt.Errorf("--endpoint cannot be used with the aws profile: it would send AWS traffic elsewhere; use the local or localstack profile")
 	}
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+	if !isHTTPURL(url) {
 		return fmt.Errorf("--endpoint %q: want a URL such as http://127.0.0.1:4566", url)
 	}
 	for _, k := range serviceKeys {
@@ -344,6 +344,10 @@ func (p *Profile) UseEndpoint(url string) error {
 	return nil
 }
 
+func isHTTPURL(url string) bool {
+	return strings.HasPrefix(url, "http://") || strings.HasPrefix(url, "https://")
+}
+
 // SetFunctionEndpoint makes the deployed functions reach service (a
 // service key such as "sagemaker_runtime") at url. The aws profile refuses.
 func (p *Profile) SetFunctionEndpoint(service, url string) error {
@@ -353,7 +357,7 @@ func (p *Profile) SetFunctionEndpoint(service, url string) error {
 	if !contains(serviceKeys, service) {
 		return fmt.Errorf("unknown service %q (known: %s)", service, strings.Join(sortedCopy(serviceKeys), ", "))
 	}
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+	if !isHTTPURL(url) {
 		return fmt.Errorf("%s: %q: want a URL such as http://stub-endpoint:8080", service, url)
 	}
 	if p.FunctionEndpoints == nil {

@@ -65,8 +65,9 @@ var emulatorSpec = imageSpec{
 	},
 }
 
-// The stub endpoint image serves one model as a SageMaker endpoint (see
-// cmd/stub-endpoint), running the classifier as a subprocess.
+// The stub endpoint image serves SageMaker, or one model as a SageMaker
+// endpoint (see cmd/stub-endpoint), running the classifier as a
+// subprocess.
 var stubSpec = imageSpec{
 	defaultTag: DefaultStubImage, dockerfile: StubDockerfilePath, title: "scones stub SageMaker endpoint",
 	programs: []program{
@@ -102,9 +103,8 @@ func WithCacheDir(dir string) BuildOption { return func(c *buildConfig) { c.cach
 // repo:tag, DefaultImage unless WithImageTag says otherwise.
 //
 // It compiles cmd/scones-emulator (-tags nodocker) and cmd/image-classifier
-// static for Linux on the
-// Docker daemon's architecture, packs them with build/emulator/Dockerfile
-// into a deterministic tar, and hashes it. If an image with that tag
+// static for Linux on the Docker daemon's architecture, packs them with
+// build/emulator/Dockerfile into a deterministic tar, and hashes it. If an image with that tag
 // already carries the hash in its scones.content-hash label, nothing more
 // is done; otherwise the tar is sent to Docker (through testcontainers-go,
 // KeepImage) and the image it replaces under the tag is removed when no

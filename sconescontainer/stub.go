@@ -13,10 +13,11 @@ import (
 // StubPort is the stub endpoint's port inside its container.
 const StubPort = "8080/tcp"
 
-// StubEndpoint is a running stub SageMaker endpoint container: one model
-// served at SageMaker Runtime's POST /endpoints/{name}/invocations (and the
-// container contract's /ping and /invocations), writing data-capture files
-// to S3. It embeds the testcontainers.Container.
+// StubEndpoint is a running stub endpoint container: either the whole
+// SageMaker API (StubConfig.ServeSageMaker) or one model served at
+// SageMaker Runtime's POST /endpoints/{name}/invocations (and the container
+// contract's /ping and /invocations), writing data-capture files to S3. It
+// embeds the testcontainers.Container.
 type StubEndpoint struct {
 	testcontainers.Container
 }
@@ -105,7 +106,7 @@ func or(v, def string) string {
 // RunStubEndpoint starts the stub endpoint image (see BuildStubImage),
 // configured by WithStubConfig among opts, and waits until GET /ping
 // answers 200 on the mapped port 8080/tcp, which the stub does once the
-// model is loaded. Put it on a Docker network with an alias (testcontainers'
+// model is loaded (or, serving SageMaker, once it listens). Put it on a Docker network with an alias (testcontainers'
 // network.WithNetwork) for code in other containers, such as Lambda
 // functions in the emulator container, to reach it there:
 //

@@ -37,29 +37,11 @@ func TestStubProcess(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	model := trainTinyModel(t, rng)
 
-	srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := emulatorWithModel(t, "stubproc", "model/model.tar.gz", model)
 	url := srv.URL()
-	srv.S3.CreateBucket(ctx, "stubproc")
-	if _, err := srv.S3.PutObject(ctx, "stubproc", "model/model.tar.gz", model, ""); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	port := freePort(t)
-	runCtx, stop := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(runCtx, []string{"--addr", "127.0.0.1:" + strconv.Itoa(port), "--endpoint-name", "stub",
-			"--model-data-url", "s3://stubproc/model/model.tar.gz", "--s3-endpoint", url, "--region", "us-east-1",
-			"--capture-destination", "s3://stubproc/capture", "--capture-flush-interval", "1h"},
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
-	}()
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	waitHTTP(t, base+"/ping", time.Minute)
+	base, stop := startStub(t, "--endpoint-name", "stub",
+		"--model-data-url", "s3://stubproc/model/model.tar.gz", "--s3-endpoint", url, "--region", "us-east-1",
+		"--capture-destination", "s3://stubproc/capture", "--capture-flush-interval", "1h")
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 	rt := sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = &base })
 	const n = 5
@@ -69,7 +51,7 @@ func TestStubProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err = rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("stub"),
+	_, err := rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("stub"),
 		ContentType: aws.String("image/png"), Body: []byte("GIF89a")})
 	var me *rttypes.ModelError
 	if !errors.As(err, &me) || aws.ToInt32(me.OriginalStatusCode) != 400 {
@@ -77,8 +59,7 @@ func TestStubProcess(t *testing.T) {
 	}
 	// The flush interval is an hour: every record must come from the
 	// final flush at shutdown.
-	stop()
-	if err := <-errc; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = &url; o.UsePathStyle = true })
@@ -142,28 +123,8 @@ func TestServeSageMaker(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(8, 8))
 	model := trainTinyModel(t, rng)
-	srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.S3.CreateBucket(ctx, "smb"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.S3.PutObject(ctx, "smb", "models/m/model.tar.gz", model, ""); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	port := freePort(t)
-	runCtx, stop := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(runCtx, []string{"--serve-sagemaker", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--s3-endpoint", srv.URL(),
-			"--capture-flush-interval", "1h"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	}()
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	waitHTTP(t, base+"/ping", time.Minute)
+	srv := emulatorWithModel(t, "smb", "models/m/model.tar.gz", model)
+	base, stop := startStub(t, "--serve-sagemaker", "--s3-endpoint", srv.URL(), "--capture-flush-interval", "1h")
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 	sm := sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = &base })
 	rt := sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = &base })
@@ -224,8 +185,7 @@ func TestServeSageMaker(t *testing.T) {
 			t.Fatalf("endpoint with missing model data: %s", d.EndpointStatus)
 		}
 	}
-	stop() // writes the buffered capture records
-	if err := <-errc; err != nil {
+	if err := stop(); err != nil { // writes the buffered capture records
 		t.Fatal(err)
 	}
 	objs, err := srv.S3.ListObjects(ctx, "smb", "capture/e/AllTraffic/")
@@ -240,6 +200,45 @@ func TestServeSageMaker(t *testing.T) {
 	if lines != n {
 		t.Errorf("%d capture records in the emulator's S3, want %d", lines, n)
 	}
+}
+
+// emulatorWithModel starts an in-process emulator (closed when the test
+// ends) holding model at s3://bucket/key.
+func emulatorWithModel(t *testing.T, bucket, key string, model []byte) *emulator.Server {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if err := srv.S3.CreateBucket(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.S3.PutObject(ctx, bucket, key, model, ""); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// startStub runs the stub in-process with args on a free port, with the
+// test credentials in the environment, and waits until GET /ping answers.
+// It returns the stub's URL and stop, which ends the stub and returns
+// what run returned.
+func startStub(t *testing.T, args ...string) (base string, stop func() error) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	port := strconv.Itoa(freePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // if the test ends without stop
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, append([]string{"--addr", "127.0.0.1:" + port}, args...), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	base = "http://127.0.0.1:" + port
+	waitHTTP(t, base+"/ping", time.Minute)
+	return base, func() error { cancel(); return <-errc }
 }
 
 func tarDir(dir string) ([]byte, error) {
