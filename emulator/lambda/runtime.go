@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	kflate "github.com/klauspost/compress/flate"
 )
 
 // unpacked is one code version's directory, unpacked once.
@@ -89,6 +91,10 @@ func (s *Service) unpack(codeSha256 string, data []byte, dir string) (string, er
 	if err != nil {
 		return "", errService("stored code %s does not unzip: %v", codeSha256, err)
 	}
+	// klauspost/compress's inflate is about an eighth faster than the
+	// standard library's on a Go bootstrap (33 against 38 ms for 6.3 MB
+	// here), and the inflate is most of a cold start with new code.
+	zr.RegisterDecompressor(zip.Deflate, kflate.NewReader)
 	tmp := dir + ".tmp"
 	os.RemoveAll(tmp)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
