@@ -120,6 +120,19 @@ func TestIAMRoles(t *testing.T) {
 	wantCode(t, err, "EntityAlreadyExists")
 	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("bad"), AssumeRolePolicyDocument: aws.String("{not json")})
 	wantCode(t, err, "MalformedPolicyDocument")
+	for _, name := range []string{"", strings.Repeat("r", 65), "no spaces", "no/slash"} {
+		_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+		wantCode(t, err, "ValidationError")
+	}
+	long := strings.Repeat("r", 64)
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: &long, AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Errorf("a 64-character role name: %v", err)
+	}
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: &long}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("scones-lambda"), PolicyName: aws.String(strings.Repeat("p", 129)), PolicyDocument: aws.String(trust)})
+	wantCode(t, err, "ValidationError")
 
 	got, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("scones-lambda")})
 	if err != nil {

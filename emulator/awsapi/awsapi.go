@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/scones/scones/emulator/store"
@@ -106,4 +107,22 @@ func ParseQueryForm(r *http.Request) (string, url.Values, error) {
 		return "", nil, &Error{Status: http.StatusBadRequest, Code: "MissingAction", Message: "the request must contain the parameter Action"}
 	}
 	return action, r.Form, nil
+}
+
+// ValidName reports whether name is 1 to max characters of ASCII letters,
+// digits, '_' and the bytes of extra: the shape of AWS resource names
+// ("[a-zA-Z0-9-_]{1,64}" is ValidName(name, 64, "-")). A regular
+// expression with a bounded repetition compiles to a program the size of
+// the bound, built at every start of every binary that links it.
+func ValidName(name string, max int, extra string) bool {
+	if len(name) == 0 || len(name) > max {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +25,27 @@ func BenchmarkNewRequestID(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		NewRequestID()
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		max   int
+		extra string
+		want  bool
+	}{
+		{"fn_1-a", 64, "-", true},
+		{"", 64, "-", false},
+		{strings.Repeat("a", 64), 64, "-", true},
+		{strings.Repeat("a", 65), 64, "-", false},
+		{"a.b", 64, "-", false},
+		{"a.b@c+d=e,f", 64, "+=,.@-", true},
+		{"a b", 64, "+=,.@-", false},
+		{"é", 64, "-", false},
+	} {
+		if got := ValidName(c.name, c.max, c.extra); got != c.want {
+			t.Errorf("ValidName(%q, %d, %q) = %v", c.name, c.max, c.extra, got)
+		}
 	}
 }

@@ -82,11 +82,10 @@ func (r *Role) xml() roleXML {
 	}
 }
 
-var (
-	roleNameRE   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
-	policyArnRE  = regexp.MustCompile(`^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$`)
-)
+var policyArnRE = regexp.MustCompile(`^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$`)
+
+// validName reports whether name matches IAM's [\w+=,.@-]{1,max}.
+func validName(name string, max int) bool { return awsapi.ValidName(name, max, "+=,.@-") }
 
 func errorf(status int, code, format string, args ...any) *awsapi.Error {
 	return awsapi.Errorf(status, code, format, args...)
@@ -178,7 +177,7 @@ func (s *Service) dispatch(action string, p url.Values) (any, error) {
 		})
 	case "PutRolePolicy":
 		name, doc := p.Get("PolicyName"), p.Get("PolicyDocument")
-		if !policyNameRE.MatchString(name) {
+		if !validName(name, 128) {
 			return nil, errorf(400, "ValidationError", "PolicyName %q must match [\\w+=,.@-]{1,128}", name)
 		}
 		return nil, s.update(p.Get("RoleName"), func(r *Role) error {
@@ -360,7 +359,7 @@ func mergeTags(have, add []Tag) []Tag {
 // AssumeRolePolicyDocument, Path, Description, MaxSessionDuration, Tags).
 func (s *Service) CreateRole(p url.Values) (*Role, error) {
 	name := p.Get("RoleName")
-	if !roleNameRE.MatchString(name) {
+	if !validName(name, 64) {
 		return nil, errorf(400, "ValidationError", "1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+ and have length 1 to 64", name)
 	}
 	doc := p.Get("AssumeRolePolicyDocument")

@@ -100,7 +100,6 @@ func (s *Service) now() string {
 }
 
 var (
-	namePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 	rolePattern = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
 	versionPat  = regexp.MustCompile(`^[0-9]+$`)
 )
@@ -154,7 +153,7 @@ func (s *Service) parseRef(functionName, qualifier string) (ref, error) {
 	default:
 		return r, errValidation("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must be a function name, name:qualifier or function ARN", functionName)
 	}
-	if !namePattern.MatchString(r.name) {
+	if !awsapi.ValidName(r.name, 64, "-") {
 		return r, errValidation("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]{1,64} (or an ARN)", functionName)
 	}
 	if qualifier != "" {

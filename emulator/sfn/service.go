@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -177,10 +176,8 @@ func (t epoch) MarshalJSON() ([]byte, error) {
 	return []byte(fmt.Sprintf("%.3f", float64(tt.UnixNano())/1e9)), nil
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
-
 func checkName(kind, name string) error {
-	if !nameRE.MatchString(name) {
+	if !awsapi.ValidName(name, 80, "-") {
 		return errorf("InvalidName", "Invalid Name: '%s' (a %s name is 1 to 80 characters of letters, digits, '-' and '_')", name, kind)
 	}
 	return nil
