@@ -53,9 +53,6 @@ func (s ScratchImage) Dockerfile() string {
 	return b.String()
 }
 
-// BuildScratchImage builds img with testcontainers-go (kept after use) and
-// returns its "repo:tag" reference. Building the same contents again is a
-// Docker cache hit.
 // BuildStatic builds a module package as a static linux binary
 // (CGO_ENABLED=0) into the cache directory and returns its path.
 func (r *Runner) BuildStatic(ctx context.Context, name, pkg string) (string, error) {
@@ -81,7 +78,3 @@ func (r *Runner) image(ctx context.Context, prog Program) (string, error) {
 		})
 	})
 }
-
-// tcLogger sends testcontainers-go's own chatter to slog at debug level.
-// waitExit polls the container until it exits; cancelling ctx stops it.
-// stoppedContext is cancelled when ch closes.

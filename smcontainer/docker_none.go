@@ -8,9 +8,8 @@ import (
 )
 
 // ErrNoDocker is returned by Docker mode in binaries built with the
-// nodocker tag (the slim scones-emulator), which leave testcontainers-go
-// out: its initialisation scans every process on the machine, which costs
-// more than the rest of the emulator's start-up.
+// nodocker tag (the slim scones-emulator), which leave the Docker Engine
+// client (github.com/moby/moby/client and what it pulls in) out altogether.
 var ErrNoDocker = errors.New("smcontainer: this binary was built without Docker support (-tags nodocker); use the scones CLI's `scones emulator` for SCONES_CONTAINER_MODE=docker")
 
 // BuildScratchImage needs Docker support.

@@ -17,10 +17,12 @@
 //     executable, else built once per Runner from this module (`go build
 //     ./cmd/image-classifier` into Options.CacheDir).
 //   - Docker: the binary is built static (CGO_ENABLED=0) into an image
-//     `FROM scratch` (through testcontainers-go, kept between runs) and runs
-//     as a container on the host network with the root bind-mounted at
-//     /opt/ml. Ryuk is disabled (TESTCONTAINERS_RYUK_DISABLED=true unless set)
-//     because its image cannot be pulled where no registry is reachable.
+//     `FROM scratch` (kept between runs, tagged with a hash of its contents)
+//     and runs as a container, as the current user, on the host network
+//     with the root bind-mounted at /opt/ml. The Docker Engine API client
+//     (github.com/moby/moby/client) honours DOCKER_HOST and the other
+//     DOCKER_* variables; binaries built with -tags nodocker leave it out
+//     and answer Docker mode with ErrNoDocker.
 //
 // Every output line is logged through slog with the job or endpoint name and
 // handed to Spec.Output.
@@ -154,9 +156,6 @@ func New(opts Options) (*Runner, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if opts.Mode == Docker && os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
-		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
 	return &Runner{opts: opts, log: opts.Logger, builds: map[string]*build{}}, nil
 }

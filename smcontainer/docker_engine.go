@@ -1,0 +1,442 @@
+//go:build !nodocker
+
+// Docker mode talks to the Docker Engine API through
+// github.com/moby/moby/client, which is cheap to link and does nothing
+// until it is used (testcontainers-go, used here before, scanned every
+// process on the machine at start-up of every binary linking it). The slim
+// scones-emulator (-tags nodocker, docker_none.go) leaves the client out.
+
+package smcontainer
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	buildtypes "github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+)
+
+// dockerCallTimeout bounds a Docker API call that should answer at once
+// (ping, inspect, remove), so that a hung daemon cannot hang a job.
+const dockerCallTimeout = 30 * time.Second
+
+// dockerClient connects to the Docker daemon: DOCKER_HOST (with
+// DOCKER_API_VERSION, DOCKER_CERT_PATH and DOCKER_TLS_VERIFY), else the
+// default socket, else the user's rootless or Docker Desktop socket when
+// the default one is missing. The API version is negotiated with the
+// daemon. A daemon that does not answer the ping is an error naming where
+// it was looked for. The caller closes the client.
+func dockerClient(ctx context.Context) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv}
+	if os.Getenv(client.EnvOverrideHost) == "" {
+		if sock := userDockerSocket(); sock != "" {
+			opts = append(opts, client.WithHost("unix://"+sock))
+		}
+	}
+	cli, err := client.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("smcontainer: docker: %w (check DOCKER_HOST and the other DOCKER_* variables)", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, dockerCallTimeout)
+	defer cancel()
+	if _, err := cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		hint := "DOCKER_HOST is unset, so " + cli.DaemonHost() + " was tried; set DOCKER_HOST to reach another daemon"
+		if h := os.Getenv(client.EnvOverrideHost); h != "" {
+			hint = "DOCKER_HOST=" + h
+		}
+		cli.Close()
+		return nil, fmt.Errorf("smcontainer: docker: %w (%s)", err, hint)
+	}
+	return cli, nil
+}
+
+// userDockerSocket returns a rootless Docker or Docker Desktop socket when
+// the default socket does not exist, the places testcontainers-go looked
+// too; "" keeps the client's default.
+func userDockerSocket() string {
+	def, ok := strings.CutPrefix(client.DefaultDockerHost, "unix://")
+	if runtime.GOOS == "windows" || !ok {
+		return ""
+	}
+	if _, err := os.Stat(def); err == nil {
+		return ""
+	}
+	var socks []string
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
+		socks = append(socks, filepath.Join(xdg, "docker.sock"))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		socks = append(socks, filepath.Join(home, ".docker", "run", "docker.sock"), filepath.Join(home, ".docker", "desktop", "docker.sock"))
+	}
+	socks = append(socks, filepath.Join("/run/user", strconv.Itoa(os.Getuid()), "docker.sock"))
+	for _, s := range socks {
+		if _, err := os.Stat(s); err == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+// BuildScratchImage builds img (kept after use) and returns its "repo:tag"
+// reference, the tag a hash of the files and the Dockerfile. Building the
+// same contents again is a Docker cache hit; the images of older contents
+// of the same repository are removed.
+func BuildScratchImage(ctx context.Context, img ScratchImage) (string, error) {
+	buildContext, tag, err := scratchContext(img)
+	if err != nil {
+		return "", err
+	}
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cli.Close()
+	ref := img.Repo + ":" + tag
+	res, err := cli.ImageBuild(ctx, bytes.NewReader(buildContext), client.ImageBuildOptions{
+		Tags:        []string{ref},
+		Dockerfile:  "Dockerfile",
+		Remove:      true,
+		ForceRemove: true,
+		// The classic builder: BuildKit needs a session this client does
+		// not run, and FROM scratch with COPY needs nothing more.
+		Version: buildtypes.BuilderV1,
+	})
+	if err != nil {
+		return "", fmt.Errorf("smcontainer: build image %s: %w", img.Repo, err)
+	}
+	err = readBuildOutput(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return "", fmt.Errorf("smcontainer: build image %s: %w", img.Repo, err)
+	}
+	pruneOldTags(ctx, cli, img.Repo, tag)
+	return ref, nil
+}
+
+// scratchContext returns the build context of img, a tar of its Dockerfile
+// and its files under their base names, and the content-hash tag.
+func scratchContext(img ScratchImage) ([]byte, string, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, mode int64, data []byte) error {
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: time.Unix(0, 0)}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	h := sha256.New()
+	dests := make([]string, 0, len(img.Files))
+	for d := range img.Files {
+		dests = append(dests, d)
+	}
+	sort.Strings(dests)
+	names := map[string]string{}
+	for _, d := range dests {
+		name := filepath.Base(d)
+		if other, dup := names[name]; dup {
+			return nil, "", fmt.Errorf("smcontainer: image %s: files %s and %s share the base name %s", img.Repo, other, d, name)
+		}
+		names[name] = d
+		data, err := os.ReadFile(img.Files[d])
+		if err != nil {
+			return nil, "", fmt.Errorf("smcontainer: image file: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", d, len(data))
+		h.Write(data)
+		if err := add(name, 0o755, data); err != nil {
+			return nil, "", err
+		}
+	}
+	df := []byte(img.Dockerfile())
+	h.Write(df)
+	if err := add("Dockerfile", 0o644, df); err != nil {
+		return nil, "", err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// buildMessage is one JSON message of the build output.
+type buildMessage struct {
+	Stream      string            `json:"stream"`
+	Error       string            `json:"error"` // older daemons
+	ErrorDetail *jsonstream.Error `json:"errorDetail"`
+}
+
+// readBuildOutput reads the build's JSON message stream to the end; an
+// error message in it fails the build, prefixed with the step it stopped
+// at.
+func readBuildOutput(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	step := ""
+	for {
+		var m buildMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reading the build output: %w", err)
+		}
+		msg := m.Error
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			msg = m.ErrorDetail.Message
+		}
+		if msg != "" {
+			if step != "" {
+				return fmt.Errorf("%s: %s", step, msg)
+			}
+			return errors.New(msg)
+		}
+		if s := strings.TrimSpace(m.Stream); strings.HasPrefix(s, "Step ") {
+			step = s
+		}
+	}
+}
+
+// pruneOldTags removes the images of repo built for older contents (other
+// content-hash tags), so that repeated builds on one machine do not pile
+// up. An image a container still uses is refused by Docker and stays.
+func pruneOldTags(ctx context.Context, cli *client.Client, repo, keep string) {
+	list, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("reference", repo)})
+	if err != nil {
+		return
+	}
+	for _, im := range list.Items {
+		current := false
+		for _, t := range im.RepoTags {
+			if t == repo+":"+keep {
+				current = true
+			}
+		}
+		if !current {
+			cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{PruneChildren: true})
+		}
+	}
+}
+
+// dockerContainer is a started container and the client that runs it.
+type dockerContainer struct {
+	cli *client.Client
+	id  string
+}
+
+// startContainer creates and starts `<image> verb` as the current user on
+// the host network with spec.Root bind-mounted at /opt/ml.
+func (r *Runner) startContainer(ctx context.Context, prog Program, spec Spec, verb string, env map[string]string) (*dockerContainer, error) {
+	cli, err := dockerClient(ctx) // before building: no daemon fails fast
+	if err != nil {
+		return nil, err
+	}
+	ref, err := r.image(ctx, prog)
+	if err != nil {
+		cli.Close()
+		return nil, err
+	}
+	all := map[string]string{}
+	for k, v := range spec.Env {
+		all[k] = v
+	}
+	for k, v := range env {
+		all[k] = v
+	}
+	envList := make([]string, 0, len(all))
+	for k, v := range all {
+		envList = append(envList, k+"="+v)
+	}
+	sort.Strings(envList)
+	stopSecs := stopSeconds(r.opts.StopTimeout)
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{
+			Image:       ref,
+			Cmd:         []string{verb},
+			Env:         envList,
+			User:        strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid()),
+			Labels:      map[string]string{"scones.smcontainer.name": spec.Name, "scones.smcontainer.cmd": verb},
+			StopTimeout: &stopSecs,
+		},
+		HostConfig: &container.HostConfig{
+			NetworkMode: "host",
+			Binds:       []string{spec.Root + ":" + containerRoot},
+		},
+	})
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("smcontainer: create container %s %s: %w", ref, verb, err)
+	}
+	c := &dockerContainer{cli: cli, id: created.ID}
+	if _, err := cli.ContainerStart(ctx, c.id, client.ContainerStartOptions{}); err != nil {
+		c.remove()
+		return nil, fmt.Errorf("smcontainer: start container %s %s: %w", ref, verb, err)
+	}
+	return c, nil
+}
+
+// stopSeconds is d in whole seconds, rounded up: the API's stop timeout.
+func stopSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+// stop sends SIGTERM and, after timeout, SIGKILL, and returns once the
+// container has stopped.
+func (c *dockerContainer) stop(timeout time.Duration) error {
+	secs := stopSeconds(timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+dockerCallTimeout)
+	defer cancel()
+	_, err := c.cli.ContainerStop(ctx, c.id, client.ContainerStopOptions{Timeout: &secs})
+	return err
+}
+
+// remove removes the container (killing it if it still runs) and closes
+// the client.
+func (c *dockerContainer) remove() error {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerCallTimeout)
+	defer cancel()
+	_, err := c.cli.ContainerRemove(ctx, c.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	c.cli.Close()
+	if err != nil {
+		return fmt.Errorf("smcontainer: remove container: %w", err)
+	}
+	return nil
+}
+
+// copyLogs writes the container's stdout and stderr into w, demultiplexed
+// (the container has no TTY), and with follow keeps doing so until the
+// container stops.
+func (c *dockerContainer) copyLogs(ctx context.Context, w io.Writer, follow bool) error {
+	rc, err := c.cli.ContainerLogs(ctx, c.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = stdcopy.StdCopy(w, w, rc)
+	return err
+}
+
+func (r *Runner) dockerTrain(ctx context.Context, prog Program, spec Spec) error {
+	c, err := r.startContainer(ctx, prog, spec, "train", nil)
+	if err != nil {
+		return err
+	}
+	defer c.remove()
+	code, waitErr := r.waitExit(ctx, c, 100*time.Millisecond)
+	// The whole log, once the container has exited, so no line is lost.
+	out := r.lineWriter(spec, "train")
+	lctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.copyLogs(lctx, out, false); err != nil {
+		r.log.Warn("smcontainer: container logs", "name", spec.Name, "container", c.id, "err", err)
+	}
+	out.Close()
+	if waitErr != nil {
+		return waitErr
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+// waitExit polls the container every interval until it exits and returns
+// its exit code; cancelling ctx stops it (Options.StopTimeout) and returns
+// ctx's error.
+func (r *Runner) waitExit(ctx context.Context, c *dockerContainer, every time.Duration) (int, error) {
+	for {
+		ictx, cancel := context.WithTimeout(context.Background(), dockerCallTimeout)
+		res, err := c.cli.ContainerInspect(ictx, c.id, client.ContainerInspectOptions{})
+		cancel()
+		if err != nil {
+			return -1, fmt.Errorf("smcontainer: container state: %w", err)
+		}
+		st := res.Container.State
+		if st == nil {
+			return -1, errors.New("smcontainer: container state: the daemon reported none")
+		}
+		if !st.Running && st.Status != container.StateCreated {
+			return st.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err := c.stop(r.opts.StopTimeout); err != nil {
+				r.log.Warn("smcontainer: stop container", "container", c.id, "err", err)
+			}
+			return -1, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+func (r *Runner) dockerServe(ctx context.Context, prog Program, spec Spec, port int) (*Instance, error) {
+	c, err := r.startContainer(ctx, prog, spec, "serve", map[string]string{portEnv: strconv.Itoa(port)})
+	if err != nil {
+		return nil, err
+	}
+	out := r.lineWriter(spec, "serve")
+	// Follow the log live; the stream ends when the container stops.
+	lctx, cancelLogs := context.WithCancel(context.Background())
+	logsDone := make(chan struct{})
+	go func() {
+		defer close(logsDone)
+		if err := c.copyLogs(lctx, out, true); err != nil && lctx.Err() == nil {
+			r.log.Warn("smcontainer: container logs", "name", spec.Name, "container", c.id, "err", err)
+		}
+	}()
+	inst := &Instance{URL: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
+	stopped := make(chan struct{})
+	var stopOnce sync.Once
+	var removeErr error // set before inst.done closes
+	go func() {
+		code, err := r.waitExit(stoppedContext(stopped), c, 500*time.Millisecond)
+		if err == nil && code != 0 {
+			err = &ExitError{Code: code}
+		}
+		select {
+		case <-logsDone:
+		case <-time.After(5 * time.Second):
+			cancelLogs()
+			<-logsDone
+		}
+		cancelLogs()
+		removeErr = c.remove()
+		out.Close()
+		inst.exited(err)
+	}()
+	// Stop stops the container (SIGTERM, SIGKILL after StopTimeout) and
+	// removes it; the removal goes on if ctx ends first.
+	inst.stop = func(ctx context.Context) error {
+		stopOnce.Do(func() { close(stopped) })
+		select {
+		case <-inst.done:
+			return removeErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return inst, nil
+}
+
+// stoppedContext is cancelled when ch closes.
+func stoppedContext(ch <-chan struct{}) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-ch; cancel() }()
+	return ctx
+}
