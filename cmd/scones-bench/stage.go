@@ -188,7 +188,7 @@ func stageOnce(ctx context.Context, bin, archive, timeV string) (wall time.Durat
 	st.Stdout = &stdout
 	wall, rss, err = runMeasured(st, timeV)
 	out = stdout.Bytes()
-	emuRSS = rssKiB(emu.Process.Pid)
+	emuRSS = residentKiB(emu.Process.Pid).rss
 	return
 }
 

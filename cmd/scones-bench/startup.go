@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,22 +38,25 @@ func startupCommand() *cli.Command {
 					return fmt.Errorf("building %s: %w", b[len(b)-1], err)
 				}
 			}
-			fmt.Println("| target | runs | ready p50 | ready max | idle RSS |")
-			fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+			fmt.Println("| target | runs | ready p50 | ready max | idle RSS p50 | idle RSS max | of which private (RssAnon) p50 |")
+			fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 			row := func(name string, start func(port int) *exec.Cmd) error {
 				var ready []time.Duration
-				var rss int
+				var rss, anon []int
 				for i := 0; i < c.Int("runs"); i++ {
 					d, r, err := measureStartup(c.Context, start)
 					if err != nil {
 						return fmt.Errorf("%s: %w", name, err)
 					}
 					ready = append(ready, d)
-					rss = r
+					rss, anon = append(rss, r.rss), append(anon, r.anon)
 				}
 				res := result{latencies: ready}
 				sortDurations(res.latencies)
-				fmt.Printf("| %s | %d | %s | %s | %.1f MiB |\n", name, len(ready), fmtDur(res.percentile(0.5)), fmtDur(res.latencies[len(ready)-1]), float64(rss)/1024)
+				slices.Sort(rss)
+				slices.Sort(anon)
+				fmt.Printf("| %s | %d | %s | %s | %.1f MiB | %.1f MiB | %.1f MiB |\n", name, len(ready), fmtDur(res.percentile(0.5)), fmtDur(res.latencies[len(ready)-1]),
+					float64(rss[len(rss)/2])/1024, float64(rss[len(rss)-1])/1024, float64(anon[len(anon)/2])/1024)
 				return nil
 			}
 			if err := row("scones emulator (the CLI)", func(port int) *exec.Cmd {
@@ -81,22 +85,22 @@ func startupCommand() *cli.Command {
 
 // measureStartup starts a server, polls ListBuckets until it succeeds, and
 // reads the process's resident memory one second later (idle).
-func measureStartup(ctx context.Context, start func(port int) *exec.Cmd) (time.Duration, int, error) {
+func measureStartup(ctx context.Context, start func(port int) *exec.Cmd) (time.Duration, memKiB, error) {
 	port, err := freePort()
 	if err != nil {
-		return 0, 0, err
+		return 0, memKiB{}, err
 	}
 	cmd := start(port)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	client := s3Client(fmt.Sprintf("http://127.0.0.1:%d", port))
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return 0, memKiB{}, err
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	for {
 		if time.Since(t0) > 30*time.Second {
-			return 0, 0, fmt.Errorf("not ready after 30 s")
+			return 0, memKiB{}, fmt.Errorf("not ready after 30 s")
 		}
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
 		_, err := client.ListBuckets(cctx, &s3.ListBucketsInput{}, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
@@ -108,22 +112,34 @@ func measureStartup(ctx context.Context, start func(port int) *exec.Cmd) (time.D
 	}
 	ready := time.Since(t0)
 	time.Sleep(time.Second)
-	return ready, rssKiB(cmd.Process.Pid), nil
+	return ready, residentKiB(cmd.Process.Pid), nil
 }
 
-func rssKiB(pid int) int {
+// memKiB is a process's resident memory: all of it (VmRSS), and the part
+// that is its own (RssAnon: heap, stacks), the rest being pages of files it
+// maps, mostly its own executable, shared with the page cache.
+type memKiB struct{ rss, anon int }
+
+func residentKiB(pid int) memKiB {
+	var m memKiB
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return m
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			n, _ := strconv.Atoi(f[1])
-			return n
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.Atoi(f[1])
+		switch f[0] {
+		case "VmRSS:":
+			m.rss = n
+		case "RssAnon:":
+			m.anon = n
 		}
 	}
-	return 0
+	return m
 }
 
 func sortDurations(d []time.Duration) {
