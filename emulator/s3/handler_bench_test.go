@@ -2,6 +2,8 @@ package s3_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,13 +17,28 @@ func BenchmarkHandler(b *testing.B) {
 	h := srv.Handler()
 	data := randBytes(3072, 1)
 	sum := crc32b64(data)
+	sha := sha256.Sum256(data)
+	// The headers aws-sdk-go-v2 sends with a PutObject or GetObject over
+	// plain HTTP.
 	do := func(method, path string, body []byte) int {
 		req := httptest.NewRequest(method, path, bytes.NewReader(body))
+		hd := req.Header
+		hd.Set("User-Agent", "aws-sdk-go-v2/1.41.0 ua/2.1 os/linux lang/go#1.26.8 md/GOOS#linux md/GOARCH#amd64 api/s3#1.95.0 m/E,Z,g")
+		hd.Set("Accept-Encoding", "identity")
+		hd.Set("Amz-Sdk-Invocation-Id", "8c3e6f5a-9f0e-4d59-a0a4-0e7c2b1d3f4a")
+		hd.Set("Amz-Sdk-Request", "attempt=1; max=3")
+		hd.Set("X-Amz-Date", "20261125T120000Z")
+		hd.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 		if method == "PUT" && body != nil {
-			req.Header.Set("X-Amz-Checksum-Crc32", sum)
-			req.Header.Set("X-Amz-Sdk-Checksum-Algorithm", "CRC32")
+			hd.Set("Content-Type", "application/octet-stream")
+			hd.Set("X-Amz-Checksum-Crc32", sum)
+			hd.Set("X-Amz-Sdk-Checksum-Algorithm", "CRC32")
+			hd.Set("X-Amz-Content-Sha256", hex.EncodeToString(sha[:]))
 		}
-		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20261125/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0")
+		if method == "GET" {
+			hd.Set("X-Amz-Checksum-Mode", "ENABLED")
+		}
+		hd.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20261125/us-east-1/s3/aws4_request, SignedHeaders=accept-encoding;amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;host;x-amz-checksum-crc32;x-amz-content-sha256;x-amz-date;x-amz-sdk-checksum-algorithm, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		return w.Code
