@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/scones/scones/lambdas/handler"
 	"github.com/scones/scones/lambdas/workflow"
 )
 
@@ -20,5 +21,5 @@ func main() {
 		log.Fatal(err)
 	}
 	client := workflow.NewSageMakerRuntimeClient(cfg)
-	lambda.Start(workflow.Handler(workflow.ClassifyImage(client, os.Getenv("ENDPOINT_NAME"))))
+	lambda.Start(handler.New(workflow.ClassifyImage(client, os.Getenv("ENDPOINT_NAME"))))
 }

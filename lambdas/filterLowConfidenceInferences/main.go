@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/scones/scones/lambdas/handler"
 	"github.com/scones/scones/lambdas/workflow"
 )
 
@@ -22,5 +23,5 @@ func main() {
 		// init, so the caller sees what to fix.
 		h = func(context.Context, json.RawMessage) (workflow.Response, error) { return workflow.Response{}, err }
 	}
-	lambda.Start(workflow.Handler(h))
+	lambda.Start(handler.New(h))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/scones/scones/lambdas/handler"
 	"github.com/scones/scones/lambdas/workflow"
 )
 
@@ -19,5 +20,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(workflow.Handler(workflow.SerializeImageData(workflow.NewS3Client(cfg, os.Getenv))))
+	lambda.Start(handler.New(workflow.SerializeImageData(workflow.NewS3Client(cfg, os.Getenv))))
 }

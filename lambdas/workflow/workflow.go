@@ -2,8 +2,9 @@
 // (serializeImageData, classifyImage, filterLowConfidenceInferences) and the
 // event shapes they share. Each lambdas/<name> main package is a few lines
 // that build AWS clients from the SDK's default configuration and hand one
-// of these handlers to aws-lambda-go, so the handlers are unit-testable with
-// real HTTP peers and the binaries are byte-identical locally and on AWS.
+// of these handlers to aws-lambda-go (through package lambdas/handler), so
+// the handlers are unit-testable with real HTTP peers and the binaries are
+// byte-identical locally and on AWS.
 //
 // # Shapes
 //
@@ -17,7 +18,7 @@
 // # Errors
 //
 // Every failure is an *Error whose Type becomes the errorType of Lambda's
-// error JSON (Handler converts it to aws-lambda-go's
+// error JSON (handler.New converts it to aws-lambda-go's
 // messages.InvokeResponse_Error, the one error value whose type aws-lambda-go
 // reports verbatim; for any other error it reports the Go type's name). The
 // low-confidence failure has errorType THRESHOLD_CONFIDENCE_NOT_MET, which
@@ -37,8 +38,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/smithy-go"
 )
 
@@ -104,23 +103,6 @@ func ok(b Body) Response {
 
 // HandlerFunc is a workflow handler: a raw event in, a response out.
 type HandlerFunc func(ctx context.Context, event json.RawMessage) (Response, error)
-
-// Handler adapts h to aws-lambda-go, turning an *Error into the
-// messages.InvokeResponse_Error aws-lambda-go reports with its Type as
-// errorType. Use it with lambda.Start in main and with Invoke in tests.
-func Handler(h HandlerFunc) lambda.Handler {
-	return lambda.NewHandler(func(ctx context.Context, event json.RawMessage) (Response, error) {
-		resp, err := h(ctx, event)
-		if err != nil {
-			var e *Error
-			if errors.As(err, &e) {
-				return Response{}, messages.InvokeResponse_Error{Type: e.Type, Message: e.Message}
-			}
-			return Response{}, err
-		}
-		return resp, nil
-	})
-}
 
 // DecodeBody reads a workflow body from an event in any accepted shape:
 // {"body": {...}}, {"body": "<json>"}, the reference classifier's

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/scones/scones/emulator"
+	"github.com/scones/scones/lambdas/handler"
 	"github.com/scones/scones/lambdas/workflow"
 )
 
@@ -62,7 +63,7 @@ func runGolden(t *testing.T, fx fixtures, fn, name string, h workflow.HandlerFun
 		t.Fatal(err)
 	}
 	event = []byte(fx.replacer.Replace(string(event)))
-	out, err := workflow.Handler(h).Invoke(context.Background(), event)
+	out, err := handler.New(h).Invoke(context.Background(), event)
 	if err != nil {
 		var ie messages.InvokeResponse_Error
 		if !errors.As(err, &ie) {
