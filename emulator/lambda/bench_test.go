@@ -84,7 +84,7 @@ func BenchmarkColdStart(b *testing.B) {
 
 // zipWithNonce returns the zip with one more small file, so that its
 // SHA-256 is new; the other entries are copied without recompressing.
-func zipWithNonce(b *testing.B, src []byte, nonce string) []byte {
+func zipWithNonce(b testing.TB, src []byte, nonce string) []byte {
 	b.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(src), int64(len(src)))
 	if err != nil {

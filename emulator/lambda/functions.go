@@ -349,8 +349,9 @@ func codeKey(codeSha256 string) string {
 	return hex.EncodeToString(b)
 }
 
-// gcCode deletes code no function or version references any more.
-func gcCode(tx store.Tx, codeSha256 string) error {
+// gcCode deletes code no function or version references any more, and
+// adds it to gone, for dropCode once the transaction has committed.
+func gcCode(tx store.Tx, codeSha256 string, gone *[]string) error {
 	used := false
 	scan := func(_ string, v []byte) bool {
 		if bytes.Contains(v, []byte(`"CodeSha256":"`+codeSha256+`"`)) {
@@ -369,6 +370,7 @@ func gcCode(tx store.Tx, codeSha256 string) error {
 	if used {
 		return nil
 	}
+	*gone = append(*gone, codeSha256)
 	return tx.Delete(tableCode, codeKey(codeSha256))
 }
 
@@ -650,6 +652,7 @@ func (s *Service) updateFunctionCode(ctx context.Context, in UpdateFunctionCodeI
 		return nil, err
 	}
 	var out FunctionConfiguration
+	var gone []string
 	err = s.env.Store.Update(func(tx store.Tx) error {
 		rec, err := s.existing(tx, r)
 		if err != nil {
@@ -687,7 +690,7 @@ func (s *Service) updateFunctionCode(ctx context.Context, in UpdateFunctionCodeI
 			return err
 		}
 		if old != c.CodeSha256 {
-			return gcCode(tx, old)
+			return gcCode(tx, old, &gone)
 		}
 		return nil
 	})
@@ -696,6 +699,9 @@ func (s *Service) updateFunctionCode(ctx context.Context, in UpdateFunctionCodeI
 	}
 	if !in.DryRun {
 		s.retire(r.name, "$LATEST")
+		for _, c := range gone {
+			s.dropCode(c)
+		}
 		s.prepareCode(out.CodeSha256, upload.owned())
 	}
 	return &out, nil
@@ -804,6 +810,7 @@ func (s *Service) DeleteFunction(_ context.Context, functionName, qualifier stri
 	if r.qualifier == "$LATEST" {
 		return errInvalid("$LATEST version cannot be deleted without deleting the function.")
 	}
+	var gone []string
 	err = s.env.Store.Update(func(tx store.Tx) error {
 		rec, err := s.existing(tx, r)
 		if err != nil {
@@ -821,7 +828,7 @@ func (s *Service) DeleteFunction(_ context.Context, functionName, qualifier stri
 			if err := tx.Delete(tableVersions, versionKey(r.name, n)); err != nil {
 				return err
 			}
-			return gcCode(tx, v.CodeSha256)
+			return gcCode(tx, v.CodeSha256, &gone)
 		}
 		var keys []string
 		codes := map[string]bool{rec.Config.CodeSha256: true}
@@ -845,7 +852,7 @@ func (s *Service) DeleteFunction(_ context.Context, functionName, qualifier stri
 			return err
 		}
 		for c := range codes {
-			if err := gcCode(tx, c); err != nil {
+			if err := gcCode(tx, c, &gone); err != nil {
 				return err
 			}
 		}
@@ -858,6 +865,9 @@ func (s *Service) DeleteFunction(_ context.Context, functionName, qualifier stri
 		s.retire(r.name, r.qualifier)
 	} else {
 		s.retire(r.name, "")
+	}
+	for _, c := range gone {
+		s.dropCode(c)
 	}
 	s.log.Info("lambda: deleted function", "function", r.name, "qualifier", r.qualifier)
 	return nil

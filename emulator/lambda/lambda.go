@@ -22,7 +22,9 @@
 //
 // Code is stored in the emulator's store (table lambda/code, keyed by the
 // zip's SHA-256) and unpacked once per code version into a temporary
-// directory, keeping file modes so bootstrap stays executable. Each
+// directory, keeping file modes so bootstrap stays executable; the
+// directory goes when no function or version has the code any more and no
+// process runs from it. Each
 // instance is one bootstrap process with its own Runtime API listener on
 // 127.0.0.1:0 (AWS_LAMBDA_RUNTIME_API is that host:port, so any custom
 // runtime works, not only aws-lambda-go); its stdout and stderr go to one

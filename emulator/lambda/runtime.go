@@ -23,11 +23,17 @@ import (
 	kflate "github.com/klauspost/compress/flate"
 )
 
-// unpacked is one code version's directory, unpacked once.
+// unpacked is one code version's directory, unpacked once. It is removed
+// once no function or version has the code (dropCode) and no process
+// started from it is left.
 type unpacked struct {
 	once sync.Once
 	dir  string
 	err  error
+	// Guarded by Service.mu.
+	done    bool // once has run
+	users   int  // instances started from dir and not yet reaped
+	dropped bool // the store no longer has the code
 }
 
 // codePath unpacks the code with this CodeSha256 (once) and returns its
@@ -52,14 +58,78 @@ func (s *Service) codePath(codeSha256 string, zipBytes []byte) (string, error) {
 	}
 	s.mu.Unlock()
 	u.once.Do(func() { u.dir, u.err = s.unpack(codeSha256, zipBytes, filepath.Join(codeDir, key)) })
-	if u.err != nil {
-		s.mu.Lock()
-		if s.unpacked[key] == u {
-			delete(s.unpacked, key) // let the next invocation try again
-		}
-		s.mu.Unlock()
+	s.mu.Lock()
+	u.done = true
+	if u.err != nil && s.unpacked[key] == u {
+		delete(s.unpacked, key) // let the next invocation try again
 	}
+	s.mu.Unlock()
+	s.removeIfUnused(key, u)
 	return u.dir, u.err
+}
+
+// useCode returns the unpacked code for an instance about to start, which
+// must call releaseCode once its process is reaped.
+func (s *Service) useCode(codeSha256 string) (string, error) {
+	dir, err := s.codePath(codeSha256, nil)
+	if err != nil {
+		return "", err
+	}
+	key := codeKey(codeSha256)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.unpacked[key]
+	if u == nil || u.dir != dir {
+		return "", errNotFound("Function code %s was deleted.", codeSha256)
+	}
+	u.users++
+	return dir, nil
+}
+
+// releaseCode ends an instance's use of its code.
+func (s *Service) releaseCode(codeSha256 string) {
+	key := codeKey(codeSha256)
+	s.mu.Lock()
+	u := s.unpacked[key]
+	if u != nil {
+		u.users--
+	}
+	s.mu.Unlock()
+	if u != nil {
+		s.removeIfUnused(key, u)
+	}
+}
+
+// dropCode notes that the store no longer has this code (gcCode deleted
+// it): its directory goes as soon as no process runs from it.
+func (s *Service) dropCode(codeSha256 string) {
+	key := codeKey(codeSha256)
+	s.mu.Lock()
+	u := s.unpacked[key]
+	if u != nil {
+		u.dropped = true
+	}
+	s.mu.Unlock()
+	if u != nil {
+		s.removeIfUnused(key, u)
+	}
+}
+
+// removeIfUnused removes u's directory when its code was dropped, its
+// unpacking is over and no instance uses it.
+func (s *Service) removeIfUnused(key string, u *unpacked) {
+	s.mu.Lock()
+	if !u.dropped || !u.done || u.users > 0 || s.unpacked[key] != u {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.unpacked, key)
+	s.mu.Unlock()
+	if u.dir != "" {
+		if err := os.RemoveAll(u.dir); err != nil {
+			s.log.Warn("lambda: removing unpacked code", "dir", u.dir, "err", err)
+		}
+	}
 }
 
 // prepareCode unpacks new code in the background, so that the first
@@ -70,6 +140,9 @@ func (s *Service) prepareCode(codeSha256 string, zipBytes []byte) {
 	defer s.mu.Unlock()
 	if s.closed {
 		return
+	}
+	if u := s.unpacked[codeKey(codeSha256)]; u != nil {
+		u.dropped = false // stored again while a process still ran from it
 	}
 	s.async.Add(1)
 	go func() {
@@ -339,10 +412,16 @@ const maxInvocationLog = 64 * 1024
 const flushMarker = "\x00scones-lambda-flush "
 
 func (s *Service) startInstance(p *pool) (*instance, error) {
-	dir, err := s.codePath(p.cfg.CodeSha256, nil)
+	dir, err := s.useCode(p.cfg.CodeSha256)
 	if err != nil {
 		return nil, err
 	}
+	started := false
+	defer func() {
+		if !started {
+			s.releaseCode(p.cfg.CodeSha256)
+		}
+	}()
 	boot := filepath.Join(dir, "bootstrap")
 	if st, err := os.Stat(boot); err != nil || st.IsDir() {
 		return nil, &entrypointError{fmt.Sprintf("Couldn't find valid bootstrap(s): [%s]", boot)}
@@ -377,6 +456,7 @@ func (s *Service) startInstance(p *pool) (*instance, error) {
 		pw.Close()
 		return nil, &entrypointError{fmt.Sprintf("Couldn't start bootstrap %s: %v", boot, err)}
 	}
+	started = true // inst.wait releases the code
 	s.mu.Lock()
 	p.all[inst] = struct{}{}
 	s.instances.Add(1)
@@ -408,6 +488,7 @@ func (inst *instance) wait() {
 	delete(inst.p.all, inst)
 	inst.s.mu.Unlock()
 	<-inst.logDone
+	inst.s.releaseCode(inst.p.cfg.CodeSha256)
 	inst.s.instances.Done()
 }
 
