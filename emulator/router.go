@@ -144,29 +144,42 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 // or ?AWSAccessKeyId=...&Signature=...) has no scope and only S3 takes it,
 // so it returns "s3" for those. It returns "" for unsigned requests.
 func SigningService(r *http.Request) string {
-	if scope := credentialScope(r); len(scope) == 5 {
-		return scope[3]
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		if isSigV2Header(auth) {
+			return "s3"
+		}
+		_, rest, ok := strings.Cut(auth, "Credential=")
+		if !ok {
+			return ""
+		}
+		cred, _, _ := strings.Cut(rest, ",")
+		return scopeService(strings.TrimSpace(cred))
 	}
-	if isSigV2Header(r.Header.Get("Authorization")) || isSigV2Query(r.URL.Query()) {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	q := r.URL.Query()
+	if cred := q.Get("X-Amz-Credential"); cred != "" {
+		return scopeService(cred)
+	}
+	if isSigV2Query(q) {
 		return "s3"
 	}
 	return ""
 }
 
-// credentialScope splits "AKID/20240101/us-east-1/s3/aws4_request".
-func credentialScope(r *http.Request) []string {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		_, rest, ok := strings.Cut(auth, "Credential=")
-		if !ok {
-			return nil
+// scopeService returns the service of a credential scope
+// "AKID/20240101/us-east-1/s3/aws4_request", or "" if it has not five parts.
+func scopeService(cred string) string {
+	parts := [5]string{}
+	for i := range parts {
+		p, rest, found := strings.Cut(cred, "/")
+		parts[i], cred = p, rest
+		if found != (i < 4) {
+			return ""
 		}
-		cred, _, _ := strings.Cut(rest, ",")
-		return strings.Split(strings.TrimSpace(cred), "/")
 	}
-	if cred := r.URL.Query().Get("X-Amz-Credential"); cred != "" {
-		return strings.Split(cred, "/")
-	}
-	return nil
+	return parts[3]
 }
 
 // writeRoutingError answers in the protocol the request was spoken in, so

@@ -275,3 +275,29 @@ func TestSecretFor(t *testing.T) {
 	_, err = secretFor(creds, "nobody", "sts")
 	wantAPIError(t, err, 403, "InvalidClientTokenId")
 }
+
+func TestSigningService(t *testing.T) {
+	for _, c := range []struct {
+		auth, query, want string
+	}{
+		{"AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0", "", "lambda"},
+		{"AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/s3/aws4_request,SignedHeaders=host,Signature=0", "Signature=x", "s3"},
+		{"AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/aws4_request, Signature=0", "", ""},
+		{"AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/s3/aws4_request/x, Signature=0", "", ""},
+		{"AWS4-HMAC-SHA256 Signature=0", "AWSAccessKeyId=a&Signature=b", ""},
+		{"AWS AKID:c2ln", "", "s3"},
+		{"", "X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Signature=0", "sts"},
+		{"", "X-Amz-Credential=AKID%2F20240101", ""},
+		{"", "AWSAccessKeyId=a&Signature=b&Expires=1", "s3"},
+		{"", "list-type=2", ""},
+		{"", "", ""},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/b/k?"+c.query, nil)
+		if c.auth != "" {
+			r.Header.Set("Authorization", c.auth)
+		}
+		if got := SigningService(r); got != c.want {
+			t.Errorf("SigningService(Authorization %q, query %q) = %q, want %q", c.auth, c.query, got, c.want)
+		}
+	}
+}
