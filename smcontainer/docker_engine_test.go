@@ -152,18 +152,6 @@ func noContainers(t *testing.T, cli *client.Client, name string) {
 	}
 }
 
-type lines struct {
-	mu sync.Mutex
-	l  []string
-}
-
-func (l *lines) add(s string) { l.mu.Lock(); l.l = append(l.l, s); l.mu.Unlock() }
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.l, "\n")
-}
-
 func TestDockerTrainAndServe(t *testing.T) {
 	r, cli := dockerFake(t)
 	root := t.TempDir()
@@ -185,15 +173,7 @@ func TestDockerTrainAndServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(inst.URL+"/invocations", "image/png", strings.NewReader("hello"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != `{"bytes":5,"model":{"train":1}}` {
-		t.Errorf("invocation: %s", b)
-	}
+	invokeFake(t, inst.URL)
 	// The serve log is followed live, before the container stops.
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(serve.String(), "fakealgo listening on"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -104,28 +104,23 @@ func writeInput(t *testing.T, root string, hp map[string]string) {
 	os.WriteFile(filepath.Join(root, "input/data/train/a.png"), []byte("x"), 0o644)
 }
 
-func TestProcessTrainAndServe(t *testing.T) {
-	r := fakeRunner(t)
-	root := t.TempDir()
-	writeInput(t, root, map[string]string{})
-	var mu sync.Mutex
-	var lines []string
-	err := r.Train(context.Background(), Spec{Name: "job1", Kind: "job", Image: "fake:1", Root: root, Output: func(l string) {
-		mu.Lock()
-		lines = append(lines, l)
-		mu.Unlock()
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(strings.Join(lines, "\n"), "Epoch[2] Validation-accuracy=0.600000") {
-		t.Errorf("output: %q", lines)
-	}
-	inst, err := r.Serve(context.Background(), Spec{Name: "ep1", Kind: "endpoint", Image: "fake:1", Root: root, StartupTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(inst.URL+"/invocations", "image/png", strings.NewReader("hello"))
+// lines collects a job's or endpoint's output lines.
+type lines struct {
+	mu sync.Mutex
+	l  []string
+}
+
+func (l *lines) add(s string) { l.mu.Lock(); l.l = append(l.l, s); l.mu.Unlock() }
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.l, "\n")
+}
+
+// invokeFake checks fakealgo's answer to an invocation at url.
+func invokeFake(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Post(url+"/invocations", "image/png", strings.NewReader("hello"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +129,24 @@ func TestProcessTrainAndServe(t *testing.T) {
 	if string(b) != `{"bytes":5,"model":{"train":1}}` {
 		t.Errorf("invocation: %s", b)
 	}
+}
+
+func TestProcessTrainAndServe(t *testing.T) {
+	r := fakeRunner(t)
+	root := t.TempDir()
+	writeInput(t, root, map[string]string{})
+	var out lines
+	if err := r.Train(context.Background(), Spec{Name: "job1", Kind: "job", Image: "fake:1", Root: root, Output: out.add}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Epoch[2] Validation-accuracy=0.600000") {
+		t.Errorf("output: %q", out.String())
+	}
+	inst, err := r.Serve(context.Background(), Spec{Name: "ep1", Kind: "endpoint", Image: "fake:1", Root: root, StartupTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invokeFake(t, inst.URL)
 	if err := inst.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
