@@ -4,9 +4,11 @@
 // With --serve-sagemaker it is the emulator's whole SageMaker service
 // (package emulator/sagemaker: training jobs, models, endpoint configs,
 // endpoints, tags, InvokeEndpoint and data capture) on its own, keeping
-// its state in memory and reading and writing training data, models and
-// capture files in the S3 at --s3-endpoint through aws-sdk-go-v2. Point
-// the profile's sagemaker and sagemaker_runtime endpoints at it.
+// its state in memory, or with --data-dir in DIR/state.db across restarts
+// (endpoints that were in service start again), and reading and writing
+// training data, models and capture files in the S3 at --s3-endpoint
+// through aws-sdk-go-v2. Point the profile's sagemaker and
+// sagemaker_runtime endpoints at it.
 //
 // Otherwise it is a SageMaker endpoint for one model. It serves SageMaker
 // Runtime's InvokeEndpoint
@@ -81,6 +83,7 @@ type options struct {
 	captureJSON, captureCSV       string
 	captureSampling               int
 	serveSageMaker                bool
+	dataDir                       string
 	flushInterval, startupTimeout time.Duration
 }
 
@@ -116,6 +119,7 @@ func parse(args []string) (*options, error) {
 	region := env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
 	fs.StringVar(&o.addr, "addr", env("STUB_ADDR", "0.0.0.0:8080"), "listen address ($STUB_ADDR)")
 	fs.BoolVar(&o.serveSageMaker, "serve-sagemaker", envBool("STUB_SERVE_SAGEMAKER"), "serve the whole SageMaker API (training, models, endpoints, InvokeEndpoint) over the S3 at --s3-endpoint, instead of one model ($STUB_SERVE_SAGEMAKER)")
+	fs.StringVar(&o.dataDir, "data-dir", env("STUB_DATA_DIR", ""), "with --serve-sagemaker: keep SageMaker's state in DIR/state.db across restarts; in memory without ($STUB_DATA_DIR)")
 	fs.StringVar(&o.endpoint, "endpoint-name", env("STUB_ENDPOINT_NAME", ""), "endpoint name served ($STUB_ENDPOINT_NAME, required)")
 	fs.StringVar(&o.variant, "variant", env("STUB_VARIANT", "AllTraffic"), "production variant name ($STUB_VARIANT)")
 	fs.StringVar(&o.image, "image", env("STUB_IMAGE", smcontainer.ImageClassificationURI(region)), "model image URI, mapped to a local program ($STUB_IMAGE)")
@@ -145,6 +149,9 @@ func parse(args []string) (*options, error) {
 			return nil, errors.New("--serve-sagemaker serves the endpoints its CreateEndpoint calls make: drop --endpoint-name and --model-*")
 		}
 		return &o, nil
+	}
+	if o.dataDir != "" {
+		return nil, errors.New("--data-dir keeps the state of --serve-sagemaker; one model's endpoint has none")
 	}
 	if o.endpoint == "" {
 		return nil, errors.New("--endpoint-name (or STUB_ENDPOINT_NAME) is required")
@@ -317,7 +324,19 @@ func serveSageMaker(ctx context.Context, o *options, log *slog.Logger) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	env := awsapi.Env{Region: o.region, AccountID: o.account, Store: store.NewMemory(), Logger: log,
+	st := store.NewMemory()
+	if o.dataDir != "" {
+		if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+			ln.Close()
+			return fmt.Errorf("--data-dir: %w", err)
+		}
+		if st, err = store.OpenBolt(filepath.Join(o.dataDir, "state.db"), store.BoltOptions{Sync: true}); err != nil {
+			ln.Close()
+			return fmt.Errorf("--data-dir: %w", err)
+		}
+	}
+	defer st.Close()
+	env := awsapi.Env{Region: o.region, AccountID: o.account, Store: st, Logger: log,
 		BaseURL: func() string { return base }, TimeScale: 1, Now: time.Now, Faults: faults.New(0)}
 	svc, err := sagemaker.New(env, s3client.New(s3c), sagemaker.WithCaptureFlushInterval(o.flushInterval))
 	if err != nil {

@@ -124,7 +124,8 @@ func TestServeSageMaker(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	model := trainTinyModel(t, rng)
 	srv := emulatorWithModel(t, "smb", "models/m/model.tar.gz", model)
-	base, stop := startStub(t, "--serve-sagemaker", "--s3-endpoint", srv.URL(), "--capture-flush-interval", "1h")
+	dataDir := t.TempDir()
+	base, stop := startStub(t, "--serve-sagemaker", "--s3-endpoint", srv.URL(), "--capture-flush-interval", "1h", "--data-dir", dataDir)
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 	sm := sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = &base })
 	rt := sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = &base })
@@ -200,6 +201,24 @@ func TestServeSageMaker(t *testing.T) {
 	if lines != n {
 		t.Errorf("%d capture records in the emulator's S3, want %d", lines, n)
 	}
+
+	// Started again on the same --data-dir, the stub still has the
+	// endpoint, and serves it once its model is up again.
+	base, stop = startStub(t, "--serve-sagemaker", "--s3-endpoint", srv.URL(), "--data-dir", dataDir)
+	sm = sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = &base })
+	rt = sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = &base })
+	if err := sagemaker.NewEndpointInServiceWaiter(sm).Wait(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("e")}, time.Minute,
+		func(o *sagemaker.EndpointInServiceWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
+		t.Fatalf("endpoint e after a restart: %v", err)
+	}
+	if out, err := rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("e"), ContentType: aws.String("image/png"), Body: pngOf(0, rng)}); err != nil || !bytes.HasPrefix(out.Body, []byte("[")) {
+		t.Fatalf("InvokeEndpoint after a restart: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // emulatorWithModel starts an in-process emulator (closed when the test
@@ -271,6 +290,9 @@ func TestParseFlags(t *testing.T) {
 	}
 	if o, err := parse([]string{"--serve-sagemaker"}); err != nil || !o.serveSageMaker {
 		t.Errorf("--serve-sagemaker: %+v %v", o, err)
+	}
+	if _, err := parse([]string{"--endpoint-name", "e", "--model-url", "http://m", "--data-dir", "/tmp/x"}); err == nil || !strings.Contains(err.Error(), "--data-dir") {
+		t.Errorf("--data-dir without --serve-sagemaker: %v", err)
 	}
 	if _, err := parse([]string{"--endpoint-name", "e", "--model-url", "http://m", "extra"}); err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
 		t.Errorf("stray argument: %v", err)
