@@ -40,28 +40,10 @@ package integration
 //     is arn:aws:iam::<acct>:root with UserId = account id, so the
 //     emulator's is an AWS shape and moto's (an "sts" user) is not. The
 //     pipeline reads only Account.
-//   - S3 CreateBucket of a bucket you already own, in us-east-1: moto 200
-//     OK, the emulator 409 BucketAlreadyOwnedByYou. AWS agrees with moto:
-//     "Amazon S3 returns this error in all Regions except North Virginia
-//     ... returns 200 OK and resets the bucket ACLs" (S3 API reference,
-//     BucketAlreadyOwnedByYou). emulator/s3/bucket.go:87. The pipeline
-//     tolerates both (it accepts BucketAlreadyOwnedByYou, and only creates
-//     after HeadBucket says 404).
 //   - S3 DeleteObjects with Quiet: moto lists every key under Deleted, the
 //     emulator none. AWS agrees with the emulator: in quiet mode the
 //     response reports only the keys whose deletion failed. The pipeline
 //     reads only Errors.
-//   - IAM GetRolePolicy PolicyDocument: both URL-encode it, but the emulator
-//     encodes a space as "+" (Go's url.QueryEscape, emulator/iam/iam.go:80
-//     and :203), moto as "%20". AWS agrees with moto: "URL-encoded compliant
-//     with RFC 3986". The pipeline decodes with url.QueryUnescape, which
-//     takes both; a strict RFC 3986 decoder (Python's urllib.parse.unquote,
-//     Go's url.PathUnescape) leaves "+" in documents from the emulator.
-//     Deploy's documents have no spaces, but json.dumps puts spaces in
-//     every document: boto3, which unquotes and JSON-decodes policy
-//     documents, then returns the raw URL-encoded string from the emulator
-//     where AWS and moto give a dict (checked by hand with boto3, for
-//     GetRolePolicy and GetRole's AssumeRolePolicyDocument alike).
 //   - SageMaker not-found messages (DescribeModel, DescribeEndpointConfig,
 //     DescribeEndpoint, DeleteEndpointConfig, CreateEndpointConfig naming a
 //     missing model): both ValidationException 400 "Could not find ...",
@@ -150,9 +132,7 @@ import (
 var motoDifferences = map[string]string{
 	"sts GetCallerIdentity Arn":                                          "the emulator's is an AWS shape (root credentials); moto's sts ... user/ is not",
 	"sts GetCallerIdentity UserId":                                       "the emulator (root: the account id); moto returns the access key id",
-	"s3 CreateBucket again (own bucket, us-east-1)":                      "moto: AWS returns 200 OK in us-east-1 (BucketAlreadyOwnedByYou elsewhere)",
 	"s3 DeleteObjects (Quiet) Deleted/Errors":                            "the emulator: quiet mode reports only errors",
-	"iam GetRolePolicy PolicyDocument form":                              "moto: AWS URL-encodes per RFC 3986 (%20, not +)",
 	"sagemaker DescribeModel (no such model)":                            "the emulator: AWS quotes the ARN with \"...\"",
 	"sagemaker DescribeEndpointConfig (no such config)":                  "the emulator: AWS quotes the ARN with \"...\"",
 	"sagemaker DescribeEndpoint (no such endpoint)":                      "the emulator: AWS quotes the ARN with \"...\"",
