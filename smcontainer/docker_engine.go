@@ -405,7 +405,9 @@ func (r *Runner) dockerServe(ctx context.Context, prog Program, spec Spec, port 
 	var stopOnce sync.Once
 	var removeErr error // set before inst.done closes
 	go func() {
-		code, err := r.waitExit(stoppedContext(stopped), c, 500*time.Millisecond)
+		wctx, cancelWait := stoppedContext(stopped)
+		code, err := r.waitExit(wctx, c, 500*time.Millisecond)
+		cancelWait()
 		if err == nil && code != 0 {
 			err = &ExitError{Code: code}
 		}
@@ -434,9 +436,15 @@ func (r *Runner) dockerServe(ctx context.Context, prog Program, spec Spec, port 
 	return inst, nil
 }
 
-// stoppedContext is cancelled when ch closes.
-func stoppedContext(ch <-chan struct{}) context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-ch; cancel() }()
-	return ctx
+// stoppedContext is cancelled when ch closes or cancel is called.
+func stoppedContext(ch <-chan struct{}) (ctx context.Context, cancel func()) {
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
