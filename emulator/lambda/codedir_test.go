@@ -62,14 +62,22 @@ func TestUnpackedCodeRemoved(t *testing.T) {
 	}
 	// Delete b while an invocation of it runs: the directory stays until
 	// that process is done.
+	// b's instance is warm, so the invocation is running well before the
+	// delete.
 	var wg sync.WaitGroup
-	wg.Go(func() { h.invoke(t, "b", map[string]any{"action": "sleep", "ms": 600}, nil) })
+	var slow error
+	wg.Go(func() {
+		_, slow = h.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("b"), Payload: []byte(`{"action":"sleep","ms":600}`)})
+	})
 	time.Sleep(200 * time.Millisecond)
 	del("b")
 	if !exists(dir) {
 		t.Fatalf("%s was removed while an invocation ran from it", dir)
 	}
 	wg.Wait()
+	if slow != nil {
+		t.Fatalf("the invocation running through the delete: %v", slow)
+	}
 	waitGone(dir)
 
 	// UpdateFunctionCode to other code frees the old code's directory.
