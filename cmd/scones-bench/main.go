@@ -67,9 +67,21 @@ func mergeResults(acc, r result) result {
 		acc.firstErr = r.firstErr
 	}
 	acc.elapsed += r.elapsed
-	acc.latencies = append(acc.latencies, r.latencies...)
-	sort.Slice(acc.latencies, func(i, j int) bool { return acc.latencies[i] < acc.latencies[j] })
+	acc.latencies = mergeSorted(acc.latencies, r.latencies)
 	return acc
+}
+
+// mergeSorted merges two sorted slices into a new sorted one.
+func mergeSorted(a, b []time.Duration) []time.Duration {
+	out := make([]time.Duration, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] <= b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 func (r result) percentile(p float64) time.Duration {

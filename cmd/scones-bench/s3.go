@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"time"
 
@@ -62,17 +63,34 @@ func s3Command() *cli.Command {
 				benches = append(benches, b)
 			}
 			rounds := c.Int("rounds")
+			// The emulator's throughput over the floor's, round by round:
+			// their spread says how far one run's ratio can be trusted.
+			var ratios [][]float64
 			for _, cs := range s3Cases() {
 				merged := make([]result, len(benches))
+				var caseRatios []float64
 				for range rounds {
+					var round []result
 					for i, b := range benches {
 						r := measure(ctx, b.name, cs.op, cs.conc, d/time.Duration(rounds), b.op(cs.op))
+						round = append(round, r)
 						merged[i] = mergeResults(merged[i], r)
 					}
+					caseRatios = append(caseRatios, round[0].perSecond()/round[1].perSecond())
 				}
 				results = append(results, merged...)
+				ratios = append(ratios, caseRatios)
 			}
 			printResults(results)
+			fmt.Println()
+			fmt.Println("| operation | concurrency | emulator / floor, whole run | per round: median | min | max |")
+			fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
+			for i, cs := range s3Cases() {
+				emu, floor := results[i*len(benches)], results[i*len(benches)+1]
+				r := ratios[i]
+				slices.Sort(r)
+				fmt.Printf("| %s | %d | %.3f | %.3f | %.3f | %.3f |\n", cs.op, cs.conc, emu.perSecond()/floor.perSecond(), r[len(r)/2], r[0], r[len(r)-1])
+			}
 			return nil
 		},
 	}
