@@ -80,6 +80,18 @@ func TestUnpackedCodeRemoved(t *testing.T) {
 	}
 	waitGone(dir)
 
+	// Deleted and created again at once: the new function's code is
+	// unpacked afresh, not caught by the old directory's removal.
+	for range 3 {
+		h.create(t, "again", zip, nil)
+		taskRoot("again")
+		del("again")
+	}
+	h.create(t, "again", zip, nil)
+	if d := taskRoot("again"); !exists(d) {
+		t.Fatalf("%s is gone while function again has the code", d)
+	}
+
 	// UpdateFunctionCode to other code frees the old code's directory.
 	h.create(t, "c", zip, nil)
 	old := taskRoot("c")

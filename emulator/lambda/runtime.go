@@ -124,10 +124,19 @@ func (s *Service) removeIfUnused(key string, u *unpacked) {
 		return
 	}
 	delete(s.unpacked, key)
+	// Moved aside under the lock, so that the same code stored again
+	// unpacks into a free path and is not caught by the removal.
+	gone := u.dir
+	if gone != "" {
+		aside := gone + ".removed-" + awsRandomHex(4)
+		if os.Rename(gone, aside) == nil {
+			gone = aside
+		}
+	}
 	s.mu.Unlock()
-	if u.dir != "" {
-		if err := os.RemoveAll(u.dir); err != nil {
-			s.log.Warn("lambda: removing unpacked code", "dir", u.dir, "err", err)
+	if gone != "" {
+		if err := os.RemoveAll(gone); err != nil {
+			s.log.Warn("lambda: removing unpacked code", "dir", gone, "err", err)
 		}
 	}
 }
