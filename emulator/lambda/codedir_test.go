@@ -91,6 +91,7 @@ func TestUnpackedCodeRemoved(t *testing.T) {
 	if d := taskRoot("again"); !exists(d) {
 		t.Fatalf("%s is gone while function again has the code", d)
 	}
+	del("again")
 
 	// UpdateFunctionCode to other code frees the old code's directory.
 	h.create(t, "c", zip, nil)
