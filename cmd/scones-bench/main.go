@@ -16,8 +16,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +37,7 @@ func main() {
 			&cli.DurationFlag{Name: "duration", Value: 3 * time.Second, Usage: "how long each measurement runs"},
 			&cli.BoolFlag{Name: "no-moto", Usage: "skip the moto peer"},
 		},
-		Commands: []*cli.Command{s3Command(), startupCommand(), sfnCommand(), e2eCommand(), stageCommand()},
+		Commands: []*cli.Command{s3Command(), startupCommand(), sfnCommand(), e2eCommand(), stageCommand(), floorCommand()},
 	}
 	if err := app.RunContext(ctx, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "scones-bench:", err)
@@ -69,6 +72,22 @@ func mergeResults(acc, r result) result {
 	acc.elapsed += r.elapsed
 	acc.latencies = mergeSorted(acc.latencies, r.latencies)
 	return acc
+}
+
+// buildBinary builds the module's package pkg (with tags) into dir/name,
+// from the working directory, which must be the module root.
+func buildBinary(dir, name, pkg string, tags ...string) (string, error) {
+	out := filepath.Join(dir, name)
+	args := []string{"build", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	build := exec.Command("go", append(args, pkg)...)
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building %s: %w", pkg, err)
+	}
+	return out, nil
 }
 
 // mergeSorted merges two sorted slices into a new sorted one.

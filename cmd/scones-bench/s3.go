@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -27,21 +28,52 @@ func s3Command() *cli.Command {
 		Usage: "PutObject and GetObject of 3 KB through aws-sdk-go-v2: emulator, bare net/http floor, moto",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "rounds", Value: 6, Usage: "alternating rounds per case; each runs --duration / rounds"},
+			&cli.BoolFlag{Name: "processes", Usage: "run the emulator (scones-emulator) and the floor each in a process of its own instead of in this one"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
 			d := c.Duration("duration")
 			var results []result
 
-			srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
-			if err != nil {
-				return err
+			var targets []struct{ name, url string }
+			if c.Bool("processes") {
+				// Each server in a process of its own, so that each has
+				// its own garbage collector and neither pays for the
+				// client's: scones-emulator, and this binary's floor.
+				dir, err := os.MkdirTemp("", "scones-bench")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				bin, err := buildBinary(dir, "scones-emulator", "./cmd/scones-emulator", "nodocker")
+				if err != nil {
+					return err
+				}
+				emu, err := startProcess(ctx, bin, []string{"--addr", "127.0.0.1:PORT"}, "/_scones/health")
+				if err != nil {
+					return err
+				}
+				defer emu.stop()
+				self, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				floor, err := startProcess(ctx, self, []string{"floor", "--addr", "127.0.0.1:PORT"}, "/")
+				if err != nil {
+					return err
+				}
+				defer floor.stop()
+				targets = append(targets, struct{ name, url string }{"scones-emulator (own process)", emu.url}, struct{ name, url string }{"floor (own process)", floor.url})
+			} else {
+				srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
+				if err != nil {
+					return err
+				}
+				defer srv.Close()
+				floor := httptest.NewServer(floorHandler())
+				defer floor.Close()
+				targets = append(targets, struct{ name, url string }{"scones emulator", srv.URL()}, struct{ name, url string }{"floor (bare net/http)", floor.URL})
 			}
-			defer srv.Close()
-			floor := httptest.NewServer(floorHandler())
-			defer floor.Close()
-
-			targets := []struct{ name, url string }{{"scones emulator", srv.URL()}, {"floor (bare net/http)", floor.URL}}
 			if !c.Bool("no-moto") {
 				m, err := startMoto(ctx, "")
 				if err != nil {
@@ -155,6 +187,17 @@ func (b *s3Bench) op(name string) func(ctx context.Context, w, i int) error {
 			err = fmt.Errorf("got %d bytes", n)
 		}
 		return err
+	}
+}
+
+// floorCommand serves the floor alone, for s3 --processes.
+func floorCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "floor",
+		Hidden: true,
+		Usage:  "serve the S3 floor (a bare net/http handler) alone, for s3 --processes",
+		Flags:  []cli.Flag{&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0"}},
+		Action: func(c *cli.Context) error { return http.ListenAndServe(c.String("addr"), floorHandler()) },
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,14 +30,13 @@ func startupCommand() *cli.Command {
 				return err
 			}
 			defer os.RemoveAll(dir)
-			bin := filepath.Join(dir, "scones")
-			slim := filepath.Join(dir, "scones-emulator")
-			for _, b := range [][]string{{"-o", bin, "./cmd/scones"}, {"-tags", "nodocker", "-o", slim, "./cmd/scones-emulator"}} {
-				build := exec.Command("go", append([]string{"build"}, b...)...)
-				build.Stderr = os.Stderr
-				if err := build.Run(); err != nil {
-					return fmt.Errorf("building %s: %w", b[len(b)-1], err)
-				}
+			bin, err := buildBinary(dir, "scones", "./cmd/scones")
+			if err != nil {
+				return err
+			}
+			slim, err := buildBinary(dir, "scones-emulator", "./cmd/scones-emulator", "nodocker")
+			if err != nil {
+				return err
 			}
 			// The Go linker writes its output through a mapping, and the
 			// page cache it leaves makes the binary's first runs map
