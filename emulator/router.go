@@ -168,18 +168,27 @@ func SigningService(r *http.Request) string {
 	return ""
 }
 
-// scopeService returns the service of a credential scope
-// "AKID/20240101/us-east-1/s3/aws4_request", or "" if it has not five parts.
+// scopeService returns the service of a credential scope, or "" if it is
+// not one.
 func scopeService(cred string) string {
-	parts := [5]string{}
-	for i := range parts {
+	if scope, ok := parseScope(cred); ok {
+		return scope[3]
+	}
+	return ""
+}
+
+// parseScope splits a credential scope "AKID/20240101/us-east-1/s3/aws4_request"
+// into its five parts, without allocating; ok is false unless there are
+// exactly five.
+func parseScope(cred string) (scope [5]string, ok bool) {
+	for i := range scope {
 		p, rest, found := strings.Cut(cred, "/")
-		parts[i], cred = p, rest
+		scope[i], cred = p, rest
 		if found != (i < 4) {
-			return ""
+			return scope, false
 		}
 	}
-	return parts[3]
+	return scope, true
 }
 
 // writeRoutingError answers in the protocol the request was spoken in, so

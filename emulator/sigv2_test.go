@@ -301,3 +301,27 @@ func TestSigningService(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedScope checks that a credential scope without exactly five
+// parts, ending aws4_request in the header form, is refused with AWS's
+// error for each form.
+func TestMalformedScope(t *testing.T) {
+	creds := map[string]string{"test": "test"}
+	for _, c := range []struct{ auth, query, code string }{
+		{"AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/s3, SignedHeaders=host, Signature=0", "", "IncompleteSignature"},
+		{"AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/s3/aws4_request/x, SignedHeaders=host, Signature=0", "", "IncompleteSignature"},
+		{"AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/s3/other, SignedHeaders=host, Signature=0", "", "IncompleteSignature"},
+		{"", "X-Amz-Credential=test%2F20240101%2Fus-east-1&X-Amz-Signature=0", "AuthorizationQueryParametersError"},
+		{"", "X-Amz-Credential=test%2F20240101%2Fus-east-1%2Fs3%2Faws4_request%2Fx&X-Amz-Signature=0", "AuthorizationQueryParametersError"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/b/k?"+c.query, nil)
+		if c.auth != "" {
+			r.Header.Set("Authorization", c.auth)
+		}
+		err := verifySignature(r, creds, time.Now())
+		var ae *awsapi.Error
+		if !errors.As(err, &ae) || ae.Code != c.code {
+			t.Errorf("Authorization %q, query %q: %v, want %s", c.auth, c.query, err, c.code)
+		}
+	}
+}

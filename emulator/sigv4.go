@@ -79,8 +79,8 @@ func parseAuthorization(h string) (authHeader, error) {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
 		switch k {
 		case "Credential":
-			scope := strings.Split(v, "/")
-			if len(scope) != 5 || scope[4] != "aws4_request" {
+			scope, ok := parseScope(v)
+			if !ok || scope[4] != "aws4_request" {
 				return a, sigErr(http.StatusBadRequest, "IncompleteSignature", "Credential must be AKID/date/region/service/aws4_request, got "+v)
 			}
 			a.accessKey, a.date, a.region, a.service = scope[0], scope[1], scope[2], scope[3]
@@ -172,8 +172,8 @@ func signedCopy(r *http.Request, signed []string) (*http.Request, error) {
 
 func verifyPresigned(r *http.Request, creds map[string]string, now time.Time) error {
 	q := r.URL.Query()
-	scope := strings.Split(q.Get("X-Amz-Credential"), "/")
-	if len(scope) != 5 {
+	scope, ok := parseScope(q.Get("X-Amz-Credential"))
+	if !ok {
 		return sigErr(http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Credential must be AKID/date/region/service/aws4_request")
 	}
 	secret, err := secretFor(creds, scope[0], scope[3])
