@@ -699,9 +699,7 @@ func (s *Service) updateFunctionCode(ctx context.Context, in UpdateFunctionCodeI
 	}
 	if !in.DryRun {
 		s.retire(r.name, "$LATEST")
-		for _, c := range gone {
-			s.dropCode(c)
-		}
+		s.dropCode(gone...)
 		s.prepareCode(out.CodeSha256, upload.owned())
 	}
 	return &out, nil
@@ -866,9 +864,7 @@ func (s *Service) DeleteFunction(_ context.Context, functionName, qualifier stri
 	} else {
 		s.retire(r.name, "")
 	}
-	for _, c := range gone {
-		s.dropCode(c)
-	}
+	s.dropCode(gone...)
 	s.log.Info("lambda: deleted function", "function", r.name, "qualifier", r.qualifier)
 	return nil
 }

@@ -100,18 +100,20 @@ func (s *Service) releaseCode(codeSha256 string) {
 	}
 }
 
-// dropCode notes that the store no longer has this code (gcCode deleted
-// it): its directory goes as soon as no process runs from it.
-func (s *Service) dropCode(codeSha256 string) {
-	key := codeKey(codeSha256)
-	s.mu.Lock()
-	u := s.unpacked[key]
-	if u != nil {
-		u.dropped = true
-	}
-	s.mu.Unlock()
-	if u != nil {
-		s.removeIfUnused(key, u)
+// dropCode notes that the store no longer has these codes (gcCode deleted
+// them): each one's directory goes as soon as no process runs from it.
+func (s *Service) dropCode(codes ...string) {
+	for _, codeSha256 := range codes {
+		key := codeKey(codeSha256)
+		s.mu.Lock()
+		u := s.unpacked[key]
+		if u != nil {
+			u.dropped = true
+		}
+		s.mu.Unlock()
+		if u != nil {
+			s.removeIfUnused(key, u)
+		}
 	}
 }
 
