@@ -252,24 +252,21 @@ func (req *request) allowParams(params []string) error {
 	return nil
 }
 
-func (req *request) has(k string) bool {
+// lookup returns the first value of query parameter k, and whether the
+// query has k.
+func (req *request) lookup(k string) (string, bool) {
 	for _, kv := range req.q {
 		if kv[0] == k {
-			return true
+			return kv[1], true
 		}
 	}
-	return false
+	return "", false
 }
 
+func (req *request) has(k string) bool { _, ok := req.lookup(k); return ok }
+
 // get returns the first value of query parameter k, or "".
-func (req *request) get(k string) string {
-	for _, kv := range req.q {
-		if kv[0] == k {
-			return kv[1]
-		}
-	}
-	return ""
-}
+func (req *request) get(k string) string { v, _ := req.lookup(k); return v }
 
 func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	req, err := s.parse(r)
