@@ -18,6 +18,39 @@ type procCPU map[string]time.Duration
 // is 100 on every Linux this runs on.
 const clockTick = 10 * time.Millisecond
 
+// parseStat reads /proc/PID/stat: the process, its parent, its command
+// and its CPU time (user + system).
+func parseStat(s string) (pid, ppid int, comm string, cpu time.Duration, ok bool) {
+	open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || close < open {
+		return 0, 0, "", 0, false
+	}
+	pid, _ = strconv.Atoi(strings.TrimSpace(s[:open]))
+	f := strings.Fields(s[close+1:])
+	if len(f) < 13 {
+		return 0, 0, "", 0, false
+	}
+	// Fields after the command: state ppid ... utime(12) stime(13), 1-based from state.
+	ppid, _ = strconv.Atoi(f[1])
+	ut, _ := strconv.Atoi(f[11])
+	st, _ := strconv.Atoi(f[12])
+	return pid, ppid, s[open+1 : close], time.Duration(ut+st) * clockTick, true
+}
+
+// processCPU is the CPU time (user + system) process pid has used; 0 for
+// pid 0 or a process that is gone.
+func processCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	_, _, _, cpu, _ := parseStat(string(b))
+	return cpu
+}
+
 func readProcCPU() procCPU {
 	type proc struct {
 		ppid int
@@ -31,21 +64,11 @@ func readProcCPU() procCPU {
 		if err != nil {
 			continue
 		}
-		s := string(b)
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < open {
+		pid, ppid, comm, cpu, ok := parseStat(string(b))
+		if !ok {
 			continue
 		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
-		f := strings.Fields(s[close+1:])
-		if len(f) < 13 {
-			continue
-		}
-		// Fields after the command: state ppid ... utime(12) stime(13), 1-based from state.
-		ppid, _ := strconv.Atoi(f[1])
-		ut, _ := strconv.Atoi(f[11])
-		st, _ := strconv.Atoi(f[12])
-		procs[pid] = proc{ppid: ppid, comm: s[open+1 : close], cpu: time.Duration(ut+st) * clockTick}
+		procs[pid] = proc{ppid: ppid, comm: comm, cpu: cpu}
 	}
 	self := os.Getpid()
 	in := map[int]bool{self: true}

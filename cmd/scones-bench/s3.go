@@ -3,13 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,14 +37,20 @@ func s3Command() *cli.Command {
 		Usage: "PutObject and GetObject of 3 KB through aws-sdk-go-v2: emulator, bare net/http floor, moto",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "rounds", Value: 6, Usage: "alternating rounds per case; each runs --duration / rounds"},
-			&cli.BoolFlag{Name: "processes", Usage: "run the emulator (scones-emulator) and the floor each in a process of its own instead of in this one"},
+			&cli.BoolFlag{Name: "processes", Usage: "run the emulator (scones-emulator) and the floors each in a process of its own instead of in this one, and report each server's CPU per operation"},
+			&cli.BoolFlag{Name: "aws-floor", Usage: "add a second floor that does only what AWS's S3 API demands of any server: MD5 ETag, x-amz-content-sha256 and CRC32 checked, the object kept, AWS's response headers"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
 			d := c.Duration("duration")
 			var results []result
 
-			var targets []struct{ name, url string }
+			type target struct {
+				name, url string
+				pid       int // the server's own process, with --processes
+			}
+			var targets []target
+			awsFloor := c.Bool("aws-floor")
 			if c.Bool("processes") {
 				// Each server in a process of its own, so that each has
 				// its own garbage collector and neither pays for the
@@ -63,7 +78,15 @@ func s3Command() *cli.Command {
 					return err
 				}
 				defer floor.stop()
-				targets = append(targets, struct{ name, url string }{"scones-emulator (own process)", emu.url}, struct{ name, url string }{"floor (own process)", floor.url})
+				targets = append(targets, target{"scones-emulator (own process)", emu.url, emu.cmd.Process.Pid}, target{"floor (own process)", floor.url, floor.cmd.Process.Pid})
+				if awsFloor {
+					af, err := startProcess(ctx, self, []string{"floor", "--aws", "--addr", "127.0.0.1:PORT"}, "/")
+					if err != nil {
+						return err
+					}
+					defer af.stop()
+					targets = append(targets, target{"floor with AWS's work (own process)", af.url, af.cmd.Process.Pid})
+				}
 			} else {
 				srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
 				if err != nil {
@@ -72,7 +95,12 @@ func s3Command() *cli.Command {
 				defer srv.Close()
 				floor := httptest.NewServer(floorHandler())
 				defer floor.Close()
-				targets = append(targets, struct{ name, url string }{"scones emulator", srv.URL()}, struct{ name, url string }{"floor (bare net/http)", floor.URL})
+				targets = append(targets, target{"scones emulator", srv.URL(), 0}, target{"floor (bare net/http)", floor.URL, 0})
+				if awsFloor {
+					af := httptest.NewServer(awsFloorHandler())
+					defer af.Close()
+					targets = append(targets, target{"floor with AWS's work", af.URL, 0})
+				}
 			}
 			if !c.Bool("no-moto") {
 				m, err := startMoto(ctx, "")
@@ -80,13 +108,14 @@ func s3Command() *cli.Command {
 					fmt.Printf("moto skipped: %v\n\n", err)
 				} else {
 					defer m.stop()
-					targets = append(targets, struct{ name, url string }{"moto server", m.url})
+					targets = append(targets, target{"moto server", m.url, m.cmd.Process.Pid})
 				}
 			}
 			// The targets are measured in alternating rounds (each case,
 			// round after round: emulator, floor, moto), so that load drift
 			// on a shared machine falls on all alike.
 			var benches []*s3Bench
+			serverCPU := make([]map[string]time.Duration, len(targets)) // by case
 			for _, t := range targets {
 				b, err := newS3Bench(ctx, t.name, t.url)
 				if err != nil {
@@ -104,7 +133,14 @@ func s3Command() *cli.Command {
 				for range rounds {
 					var round []result
 					for i, b := range benches {
+						cpu0 := processCPU(targets[i].pid)
 						r := measure(ctx, b.name, cs.op, cs.conc, d/time.Duration(rounds), b.op(cs.op))
+						if targets[i].pid != 0 {
+							if serverCPU[i] == nil {
+								serverCPU[i] = map[string]time.Duration{}
+							}
+							serverCPU[i][cs.key()] += processCPU(targets[i].pid) - cpu0
+						}
 						round = append(round, r)
 						merged[i] = mergeResults(merged[i], r)
 					}
@@ -115,13 +151,38 @@ func s3Command() *cli.Command {
 			}
 			printResults(results)
 			fmt.Println()
-			fmt.Println("| operation | concurrency | emulator / floor, whole run | per round: median | min | max |")
-			fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
+			awsCol, awsSep := "", ""
+			if awsFloor {
+				awsCol, awsSep = " emulator / floor with AWS's work |", " ---: |"
+			}
+			fmt.Println("| operation | concurrency | emulator / floor, whole run | per round: median | min | max |" + awsCol)
+			fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |" + awsSep)
 			for i, cs := range s3Cases() {
 				emu, floor := results[i*len(benches)], results[i*len(benches)+1]
 				r := ratios[i]
 				slices.Sort(r)
-				fmt.Printf("| %s | %d | %.3f | %.3f | %.3f | %.3f |\n", cs.op, cs.conc, emu.perSecond()/floor.perSecond(), r[len(r)/2], r[0], r[len(r)-1])
+				fmt.Printf("| %s | %d | %.3f | %.3f | %.3f | %.3f |", cs.op, cs.conc, emu.perSecond()/floor.perSecond(), r[len(r)/2], r[0], r[len(r)-1])
+				if awsFloor {
+					fmt.Printf(" %.3f |", emu.perSecond()/results[i*len(benches)+2].perSecond())
+				}
+				fmt.Println()
+			}
+			if serverCPU[0] != nil {
+				// Each server's own CPU time (user + system, from /proc)
+				// over the operations it served: what the server costs,
+				// apart from the client, which all targets share.
+				fmt.Println()
+				fmt.Println("| target | operation | concurrency | server CPU per operation |")
+				fmt.Println("| --- | --- | ---: | ---: |")
+				for i, cs := range s3Cases() {
+					for j := range benches {
+						if serverCPU[j] == nil {
+							continue
+						}
+						r := results[i*len(benches)+j]
+						fmt.Printf("| %s | %s | %d | %.1f µs |\n", r.target, cs.op, cs.conc, float64(serverCPU[j][cs.key()].Microseconds())/float64(r.ops))
+					}
+				}
 			}
 			return nil
 		},
@@ -145,6 +206,8 @@ type s3Case struct {
 	op   string
 	conc int
 }
+
+func (c s3Case) key() string { return c.op + "/" + strconv.Itoa(c.conc) }
 
 func s3Cases() []s3Case {
 	return []s3Case{{"PutObject 3 KB", 1}, {"GetObject 3 KB", 1}, {"PutObject 3 KB", 8}, {"GetObject 3 KB", 8}}
@@ -196,8 +259,14 @@ func floorCommand() *cli.Command {
 		Name:   "floor",
 		Hidden: true,
 		Usage:  "serve the S3 floor (a bare net/http handler) alone, for s3 --processes",
-		Flags:  []cli.Flag{&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0"}},
-		Action: func(c *cli.Context) error { return http.ListenAndServe(c.String("addr"), floorHandler()) },
+		Flags:  []cli.Flag{&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0"}, &cli.BoolFlag{Name: "aws", Usage: "serve the floor with AWS's work (awsFloorHandler)"}},
+		Action: func(c *cli.Context) error {
+			h := floorHandler()
+			if c.Bool("aws") {
+				h = awsFloorHandler()
+			}
+			return http.ListenAndServe(c.String("addr"), h)
+		},
 	}
 }
 
@@ -215,5 +284,94 @@ func floorHandler() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// awsFloorHandler is the least a server can do for these calls while
+// keeping S3's contract with the SDK: a PUT's body is read whole, its MD5
+// is the ETag, the x-amz-content-sha256 and x-amz-checksum-crc32 the SDK
+// sends are checked, and the object is kept; a GET returns the kept bytes
+// with the headers S3 sends (Last-Modified, ETag, its CRC32 when asked).
+// No routing, no XML, no other operation, no metadata: the gap between it
+// and the bare floor is what S3's semantics cost any server, and the gap
+// between it and the emulator is the emulator's own.
+func awsFloorHandler() http.Handler {
+	type object struct {
+		data     []byte
+		etag     string
+		crc      string
+		modified string
+	}
+	var (
+		mu      sync.RWMutex
+		objects = map[string]*object{}
+	)
+	reqID := func() string {
+		var b [8]byte
+		rand.Read(b[:])
+		return strings.ToUpper(hex.EncodeToString(b[:]))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["X-Amz-Request-Id"] = []string{reqID()}
+		switch r.Method {
+		case http.MethodPut:
+			if r.ContentLength < 0 || r.ContentLength > 1<<20 {
+				http.Error(w, "want a Content-Length of at most 1 MiB", http.StatusBadRequest)
+				return
+			}
+			data := make([]byte, r.ContentLength)
+			if _, err := io.ReadFull(r.Body, data); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			if want := r.Header.Get("X-Amz-Content-Sha256"); len(want) == 64 {
+				sum := sha256.Sum256(data)
+				if hex.EncodeToString(sum[:]) != want {
+					http.Error(w, "XAmzContentSHA256Mismatch", http.StatusBadRequest)
+					return
+				}
+			}
+			var c [4]byte
+			binary.BigEndian.PutUint32(c[:], crc32.ChecksumIEEE(data))
+			crc := base64.StdEncoding.EncodeToString(c[:])
+			if want := r.Header.Get("X-Amz-Checksum-Crc32"); want != "" && want != crc {
+				http.Error(w, "BadDigest", http.StatusBadRequest)
+				return
+			}
+			sum := md5.Sum(data)
+			o := &object{data: data, etag: `"` + hex.EncodeToString(sum[:]) + `"`, crc: crc, modified: time.Now().UTC().Format(http.TimeFormat)}
+			mu.Lock()
+			objects[r.URL.Path] = o
+			mu.Unlock()
+			h["Etag"] = []string{o.etag}
+			h["X-Amz-Checksum-Crc32"] = []string{crc}
+			h["X-Amz-Checksum-Type"] = []string{"FULL_OBJECT"}
+			h["Content-Length"] = []string{"0"}
+			w.WriteHeader(http.StatusOK)
+		case http.MethodGet, http.MethodHead:
+			mu.RLock()
+			o := objects[r.URL.Path]
+			mu.RUnlock()
+			if o == nil {
+				http.Error(w, "NoSuchKey", http.StatusNotFound)
+				return
+			}
+			h["Last-Modified"] = []string{o.modified}
+			h["Etag"] = []string{o.etag}
+			h["Accept-Ranges"] = []string{"bytes"}
+			h["Content-Type"] = []string{"application/octet-stream"}
+			if strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+				h["X-Amz-Checksum-Crc32"] = []string{o.crc}
+				h["X-Amz-Checksum-Type"] = []string{"FULL_OBJECT"}
+			}
+			h["Content-Length"] = []string{strconv.Itoa(len(o.data))}
+			w.WriteHeader(http.StatusOK)
+			if r.Method == http.MethodGet {
+				w.Write(o.data)
+			}
+		default:
+			http.Error(w, "PUT or GET", http.StatusMethodNotAllowed)
+		}
 	})
 }

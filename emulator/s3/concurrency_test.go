@@ -13,21 +13,26 @@ import (
 )
 
 // Readers racing with writers of the same key see one whole version or an
-// error, never a mix of two versions.
+// error, never a mix of two versions: for objects stored in chunks and for
+// small ones kept inside their records.
 func TestConcurrentOverwrite(t *testing.T) {
-	t.Run("memory", func(t *testing.T) { testConcurrentOverwrite(t, newClient(startServer(t, emulatorOptions()).URL())) })
-	t.Run("bolt", func(t *testing.T) {
-		testConcurrentOverwrite(t, newClient(startServer(t, emulatorOptionsDir(t.TempDir())).URL()))
-	})
+	for _, size := range []int{2<<20 + 100, 3000} {
+		t.Run(fmt.Sprintf("memory/%d", size), func(t *testing.T) {
+			testConcurrentOverwrite(t, newClient(startServer(t, emulatorOptions()).URL()), size)
+		})
+		t.Run(fmt.Sprintf("bolt/%d", size), func(t *testing.T) {
+			testConcurrentOverwrite(t, newClient(startServer(t, emulatorOptionsDir(t.TempDir())).URL()), size)
+		})
+	}
 }
 
-func testConcurrentOverwrite(t *testing.T, c *s3.Client) {
+func testConcurrentOverwrite(t *testing.T, c *s3.Client, size int) {
 	ctx := context.Background()
 	e := &env{c: c}
 	e.bucket(t, "race")
 	versions := make([][]byte, 3)
 	for i := range versions {
-		versions[i] = bytes.Repeat([]byte{byte('a' + i)}, 2<<20+100)
+		versions[i] = bytes.Repeat([]byte{byte('a' + i)}, size)
 	}
 	e.c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("race"), Key: aws.String("k"), Body: bytes.NewReader(versions[0])})
 	var wg sync.WaitGroup
