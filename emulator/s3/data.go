@@ -363,7 +363,7 @@ func (s *Service) readAt(segs []segment, off int64, p []byte) (int, error) {
 // uploaded body is not: the store keeps it.)
 const (
 	minBufShift = 12
-	bufClasses  = 20 - minBufShift + 1 // 1<<20 == chunkSize
+	bufClasses  = chunkShift - minBufShift + 1
 )
 
 var bufPools [bufClasses]sync.Pool

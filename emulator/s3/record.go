@@ -19,7 +19,10 @@ const (
 // chunkSize is the unit object data is stored and read in: a GET copies at
 // most one chunk out of a transaction at a time, and a PUT of up to one
 // chunk is a single transaction.
-const chunkSize = 1 << 20
+const (
+	chunkShift = 20
+	chunkSize  = 1 << chunkShift
+)
 
 // segment is one run of object data: the whole body of a single-part
 // object, or one part of a multipart object.
