@@ -313,17 +313,34 @@ func requestBody(r *http.Request) (*payload, error) {
 		p.cr = newChunkedReader(r.Body)
 		p.r = p.cr
 	}
-	if p.wantSHA != nil {
+	if p.wantSHA != nil && !p.whole() {
 		p.sha = sha256.New()
 		p.r = io.TeeReader(p.r, p.sha)
 	}
 	return p, nil
 }
 
+// whole reports whether the body is plain and short enough that ingest
+// reads it into one buffer: its SHA-256 is then taken from that buffer in
+// one go, and net/http's Content-Length bounds it, so p.r needs neither a
+// hashing tee nor a limit.
+func (p *payload) whole() bool { return p.cr == nil && p.hint >= 0 && p.hint <= chunkSize }
+
 // checkSHA256 compares, once r has been read to its end, the SHA-256 of
-// the body with the one the client signed, if it signed one.
-func (p *payload) checkSHA256() error {
-	if p.sha != nil && !bytes.Equal(p.wantSHA, p.sha.Sum(nil)) {
+// the body with the one the client signed, if it signed one. whole is the
+// body itself, which is hashed when r had no tee (see whole()).
+func (p *payload) checkSHA256(whole []byte) error {
+	if p.wantSHA == nil {
+		return nil
+	}
+	var sum []byte
+	if p.sha != nil {
+		sum = p.sha.Sum(nil)
+	} else {
+		s := sha256.Sum256(whole)
+		sum = s[:]
+	}
+	if !bytes.Equal(p.wantSHA, sum) {
 		return awsapi.Errorf(http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
 	return nil
@@ -339,12 +356,20 @@ func (s *Service) readPayload(ctx context.Context, r *http.Request, extra, def s
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := s.ingest(ctx, io.LimitReader(p.r, maxObjectSize+1), p.hint, plan.algos)
+	r2 := p.r
+	if !p.whole() {
+		r2 = io.LimitReader(p.r, maxObjectSize+1)
+	}
+	b, err := s.ingest(ctx, r2, p.hint, plan.algos)
 	if err != nil {
 		return nil, nil, err
 	}
 	fail := func(e error) (*body, [][2]string, error) { s.discardStaged(b); return nil, nil, e }
-	if err := p.checkSHA256(); err != nil {
+	if p.wantSHA != nil && p.sha == nil && b.staged {
+		// whole() promised one buffer; ingest stages only longer bodies.
+		return fail(fmt.Errorf("s3: a body of %d bytes was staged, not hashed", b.size))
+	}
+	if err := p.checkSHA256(b.inline); err != nil {
 		return fail(err)
 	}
 	if b.size > maxObjectSize {

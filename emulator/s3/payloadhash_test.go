@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"strings"
 	"testing"
 
@@ -42,6 +43,26 @@ func TestPayloadSHA256(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Errorf("x-amz-content-sha256 %s: %d %s", v, resp.StatusCode, out)
 		}
+	}
+
+	// Bodies of every shape: empty, longer than one chunk (hashed as they
+	// stream into the store), and of unknown length (no Content-Length).
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16+1)
+	for name, tc := range map[string]struct {
+		body   []byte
+		reader func([]byte) io.Reader
+	}{
+		"empty":          {nil, func(b []byte) io.Reader { return bytes.NewReader(b) }},
+		"1 MiB + 16":     {big, func(b []byte) io.Reader { return bytes.NewReader(b) }},
+		"unknown length": {body, func(b []byte) io.Reader { return io.MultiReader(bytes.NewReader(b)) }},
+	} {
+		s := sha256.Sum256(tc.body)
+		resp, out = raw(t, "PUT", obj, tc.reader(tc.body), map[string]string{"x-amz-content-sha256": hex.EncodeToString(s[:])})
+		if resp.StatusCode != 200 {
+			t.Errorf("%s, right digest: %d %s", name, resp.StatusCode, out)
+		}
+		resp, out = raw(t, "PUT", obj, tc.reader(tc.body), map[string]string{"x-amz-content-sha256": wrong})
+		wantXMLError(t, resp, out, 400, "XAmzContentSHA256Mismatch")
 	}
 
 	// An XML document (PutBucketTagging) is checked the same way.

@@ -402,7 +402,7 @@ func (s *Service) readXMLBodyChecked(r *http.Request, sums bool) ([]byte, error)
 	if len(data) > maxXMLBody {
 		return nil, errMalformedXML(fmt.Errorf("document larger than %d bytes", maxXMLBody))
 	}
-	if err := p.checkSHA256(); err != nil {
+	if err := p.checkSHA256(data); err != nil {
 		return nil, err
 	}
 	if !sums {
