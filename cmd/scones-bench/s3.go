@@ -167,7 +167,7 @@ func s3Command() *cli.Command {
 				}
 				fmt.Println()
 			}
-			if serverCPU[0] != nil {
+			if c.Bool("processes") {
 				// Each server's own CPU time (user + system, from /proc)
 				// over the operations it served: what the server costs,
 				// apart from the client, which all targets share.
