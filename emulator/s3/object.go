@@ -273,8 +273,9 @@ type payload struct {
 }
 
 // requestBody returns the decoded payload of a PUT. A hex
-// x-amz-content-sha256 is the SHA-256 of the body the client signed: the
-// payload hashes what is read, for checkSHA256. UNSIGNED-PAYLOAD and the
+// x-amz-content-sha256 is the SHA-256 of the body the client signed, which
+// checkSHA256 compares with the body's (hashed as it is read, unless the
+// body is read whole). UNSIGNED-PAYLOAD and the
 // STREAMING-* modes (aws-chunked framing, whose chunks carry their own
 // signatures or checksums) sign no digest; any other value is refused, as
 // S3 does.
@@ -356,11 +357,11 @@ func (s *Service) readPayload(ctx context.Context, r *http.Request, extra, def s
 	if err != nil {
 		return nil, nil, err
 	}
-	r2 := p.r
+	src := p.r
 	if !p.whole() {
-		r2 = io.LimitReader(p.r, maxObjectSize+1)
+		src = io.LimitReader(p.r, maxObjectSize+1)
 	}
-	b, err := s.ingest(ctx, r2, p.hint, plan.algos)
+	b, err := s.ingest(ctx, src, p.hint, plan.algos)
 	if err != nil {
 		return nil, nil, err
 	}
