@@ -115,7 +115,6 @@ func s3Command() *cli.Command {
 			// round after round: emulator, floor, moto), so that load drift
 			// on a shared machine falls on all alike.
 			var benches []*s3Bench
-			serverCPU := make([]map[string]time.Duration, len(targets)) // by case
 			for _, t := range targets {
 				b, err := newS3Bench(ctx, t.name, t.url)
 				if err != nil {
@@ -127,7 +126,9 @@ func s3Command() *cli.Command {
 			// The emulator's throughput over the floor's, round by round:
 			// their spread says how far one run's ratio can be trusted.
 			var ratios [][]float64
-			for _, cs := range s3Cases() {
+			// Each server process's CPU time per case, indexed as results.
+			serverCPU := make([]time.Duration, len(s3Cases())*len(benches))
+			for ci, cs := range s3Cases() {
 				merged := make([]result, len(benches))
 				var caseRatios []float64
 				for range rounds {
@@ -135,12 +136,7 @@ func s3Command() *cli.Command {
 					for i, b := range benches {
 						cpu0 := processCPU(targets[i].pid)
 						r := measure(ctx, b.name, cs.op, cs.conc, d/time.Duration(rounds), b.op(cs.op))
-						if targets[i].pid != 0 {
-							if serverCPU[i] == nil {
-								serverCPU[i] = map[string]time.Duration{}
-							}
-							serverCPU[i][cs.key()] += processCPU(targets[i].pid) - cpu0
-						}
+						serverCPU[ci*len(benches)+i] += processCPU(targets[i].pid) - cpu0
 						round = append(round, r)
 						merged[i] = mergeResults(merged[i], r)
 					}
@@ -174,14 +170,11 @@ func s3Command() *cli.Command {
 				fmt.Println()
 				fmt.Println("| target | operation | concurrency | server CPU per operation |")
 				fmt.Println("| --- | --- | ---: | ---: |")
-				for i, cs := range s3Cases() {
-					for j := range benches {
-						if serverCPU[j] == nil {
-							continue
-						}
-						r := results[i*len(benches)+j]
-						fmt.Printf("| %s | %s | %d | %.1f µs |\n", r.target, cs.op, cs.conc, float64(serverCPU[j][cs.key()].Microseconds())/float64(r.ops))
+				for k, r := range results {
+					if targets[k%len(benches)].pid == 0 {
+						continue
 					}
+					fmt.Printf("| %s | %s | %d | %.1f µs |\n", r.target, r.op, r.concurrency, float64(serverCPU[k].Microseconds())/float64(r.ops))
 				}
 			}
 			return nil
@@ -206,8 +199,6 @@ type s3Case struct {
 	op   string
 	conc int
 }
-
-func (c s3Case) key() string { return c.op + "/" + strconv.Itoa(c.conc) }
 
 func s3Cases() []s3Case {
 	return []s3Case{{"PutObject 3 KB", 1}, {"GetObject 3 KB", 1}, {"PutObject 3 KB", 8}, {"GetObject 3 KB", 8}}
