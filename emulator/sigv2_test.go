@@ -276,6 +276,16 @@ func TestSecretFor(t *testing.T) {
 	wantAPIError(t, err, 403, "InvalidClientTokenId")
 }
 
+// signedGet is a GET of /b/k with this Authorization header (none if "")
+// and query.
+func signedGet(auth, query string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/b/k?"+query, nil)
+	if auth != "" {
+		r.Header.Set("Authorization", auth)
+	}
+	return r
+}
+
 func TestSigningService(t *testing.T) {
 	for _, c := range []struct {
 		auth, query, want string
@@ -292,10 +302,7 @@ func TestSigningService(t *testing.T) {
 		{"", "list-type=2", ""},
 		{"", "", ""},
 	} {
-		r := httptest.NewRequest(http.MethodGet, "/b/k?"+c.query, nil)
-		if c.auth != "" {
-			r.Header.Set("Authorization", c.auth)
-		}
+		r := signedGet(c.auth, c.query)
 		if got := SigningService(r); got != c.want {
 			t.Errorf("SigningService(Authorization %q, query %q) = %q, want %q", c.auth, c.query, got, c.want)
 		}
@@ -314,10 +321,7 @@ func TestMalformedScope(t *testing.T) {
 		{"", "X-Amz-Credential=test%2F20240101%2Fus-east-1&X-Amz-Signature=0", "AuthorizationQueryParametersError"},
 		{"", "X-Amz-Credential=test%2F20240101%2Fus-east-1%2Fs3%2Faws4_request%2Fx&X-Amz-Signature=0", "AuthorizationQueryParametersError"},
 	} {
-		r := httptest.NewRequest(http.MethodGet, "/b/k?"+c.query, nil)
-		if c.auth != "" {
-			r.Header.Set("Authorization", c.auth)
-		}
+		r := signedGet(c.auth, c.query)
 		err := verifySignature(r, creds, time.Now())
 		var ae *awsapi.Error
 		if !errors.As(err, &ae) || ae.Code != c.code {
