@@ -37,7 +37,7 @@ func main() {
 			&cli.DurationFlag{Name: "duration", Value: 3 * time.Second, Usage: "how long each measurement runs"},
 			&cli.BoolFlag{Name: "no-moto", Usage: "skip the moto peer"},
 		},
-		Commands: []*cli.Command{s3Command(), startupCommand(), sfnCommand(), e2eCommand(), stageCommand(), floorCommand()},
+		Commands: []*cli.Command{s3Command(), startupCommand(), sfnCommand(), e2eCommand(), stageCommand(), floorCommand(), serveEmulatorCommand()},
 	}
 	if err := app.RunContext(ctx, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "scones-bench:", err)

@@ -39,6 +39,7 @@ func s3Command() *cli.Command {
 			&cli.IntFlag{Name: "rounds", Value: 6, Usage: "alternating rounds per case; each runs --duration / rounds"},
 			&cli.BoolFlag{Name: "processes", Usage: "run the emulator (scones-emulator) and the floors each in a process of its own instead of in this one, and report each server's CPU per operation"},
 			&cli.BoolFlag{Name: "aws-floor", Usage: "add a second floor that does only what AWS's S3 API demands of any server: MD5 ETag, x-amz-content-sha256 and CRC32 checked, the object kept, AWS's response headers"},
+			&cli.BoolFlag{Name: "same-binary", Usage: "with --processes: also run the emulator served by this binary (scones-bench), the floors' own, so that the comparison does not depend on how each binary is laid out"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
@@ -51,6 +52,10 @@ func s3Command() *cli.Command {
 			}
 			var targets []target
 			awsFloor := c.Bool("aws-floor")
+			sameBinary := c.Bool("same-binary")
+			if sameBinary && !c.Bool("processes") {
+				return fmt.Errorf("--same-binary needs --processes: without it every server already runs in this binary")
+			}
 			if c.Bool("processes") {
 				// Each server in a process of its own, so that each has
 				// its own garbage collector and neither pays for the
@@ -86,6 +91,14 @@ func s3Command() *cli.Command {
 					}
 					defer af.stop()
 					targets = append(targets, target{"floor with AWS's work (own process)", af.url, af.cmd.Process.Pid})
+				}
+				if sameBinary {
+					se, err := startProcess(ctx, self, []string{"serve-emulator", "--addr", "127.0.0.1:PORT"}, "/_scones/health")
+					if err != nil {
+						return err
+					}
+					defer se.stop()
+					targets = append(targets, target{"scones emulator served by scones-bench (own process)", se.url, se.cmd.Process.Pid})
 				}
 			} else {
 				srv, err := emulator.Start(ctx, emulator.Options{Addr: "127.0.0.1:0"})
@@ -147,19 +160,36 @@ func s3Command() *cli.Command {
 			}
 			printResults(results)
 			fmt.Println()
-			awsCol, awsSep := "", ""
+			// Extra columns: the emulator over the floor with AWS's work,
+			// and the emulator served by this binary over the floor. The
+			// targets are, in order: emulator, floor, [AWS floor], [same
+			// binary], [moto].
+			cols, seps := "", ""
+			awsIdx, sameIdx := 0, 0
 			if awsFloor {
-				awsCol, awsSep = " emulator / floor with AWS's work |", " ---: |"
+				awsIdx = 2
+				cols, seps = cols+" emulator / floor with AWS's work |", seps+" ---: |"
 			}
-			fmt.Println("| operation | concurrency | emulator / floor, whole run | per round: median | min | max |" + awsCol)
-			fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |" + awsSep)
+			if sameBinary {
+				sameIdx = 2
+				if awsFloor {
+					sameIdx = 3
+				}
+				cols, seps = cols+" emulator served by scones-bench / floor |", seps+" ---: |"
+			}
+			fmt.Println("| operation | concurrency | emulator / floor, whole run | per round: median | min | max |" + cols)
+			fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |" + seps)
 			for i, cs := range s3Cases() {
-				emu, floor := results[i*len(benches)], results[i*len(benches)+1]
+				row := results[i*len(benches) : (i+1)*len(benches)]
+				emu, floor := row[0], row[1]
 				r := ratios[i]
 				slices.Sort(r)
 				fmt.Printf("| %s | %d | %.3f | %.3f | %.3f | %.3f |", cs.op, cs.conc, emu.perSecond()/floor.perSecond(), r[len(r)/2], r[0], r[len(r)-1])
-				if awsFloor {
-					fmt.Printf(" %.3f |", emu.perSecond()/results[i*len(benches)+2].perSecond())
+				if awsIdx > 0 {
+					fmt.Printf(" %.3f |", emu.perSecond()/row[awsIdx].perSecond())
+				}
+				if sameIdx > 0 {
+					fmt.Printf(" %.3f |", row[sameIdx].perSecond()/floor.perSecond())
 				}
 				fmt.Println()
 			}
@@ -241,6 +271,26 @@ func (b *s3Bench) op(name string) func(ctx context.Context, w, i int) error {
 			err = fmt.Errorf("got %d bytes", n)
 		}
 		return err
+	}
+}
+
+// serveEmulatorCommand serves the emulator from this binary, for s3
+// --processes --same-binary: the same code as scones-emulator, laid out in
+// the binary the floors run from.
+func serveEmulatorCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "serve-emulator",
+		Hidden: true,
+		Usage:  "serve the emulator (in memory) from this binary, for s3 --processes --same-binary",
+		Flags:  []cli.Flag{&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0"}},
+		Action: func(c *cli.Context) error {
+			srv, err := emulator.Start(c.Context, emulator.Options{Addr: c.String("addr")})
+			if err != nil {
+				return err
+			}
+			<-c.Context.Done()
+			return srv.Close()
+		},
 	}
 }
 
