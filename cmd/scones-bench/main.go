@@ -3,6 +3,7 @@
 // Markdown tables for docs/BENCHMARKS.md.
 //
 //	go run ./cmd/scones-bench s3        # PutObject/GetObject 3 KB, concurrency 1 and 8
+//	go run ./cmd/scones-bench --duration 5s load --url http://127.0.0.1:4566 --op put   # one running endpoint
 //	go run ./cmd/scones-bench startup   # time to first ListBuckets, idle RSS
 //	go run ./cmd/scones-bench sfn       # 6-state executions: Start+Describe and StartSync, vs moto
 //	go run ./cmd/scones-bench e2e       # whole-workflow executions on the embedded emulator
@@ -37,7 +38,7 @@ func main() {
 			&cli.DurationFlag{Name: "duration", Value: 3 * time.Second, Usage: "how long each measurement runs"},
 			&cli.BoolFlag{Name: "no-moto", Usage: "skip the moto peer"},
 		},
-		Commands: []*cli.Command{s3Command(), startupCommand(), sfnCommand(), e2eCommand(), stageCommand(), floorCommand(), serveEmulatorCommand()},
+		Commands: []*cli.Command{s3Command(), startupCommand(), sfnCommand(), e2eCommand(), stageCommand(), floorCommand(), serveEmulatorCommand(), loadCommand()},
 	}
 	if err := app.RunContext(ctx, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "scones-bench:", err)

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/urfave/cli/v2"
 
 	"github.com/scones/scones/emulator"
@@ -243,7 +245,9 @@ type s3Bench struct {
 
 func newS3Bench(ctx context.Context, name, url string) (*s3Bench, error) {
 	b := &s3Bench{name: name, client: s3Client(url), body: bytes.Repeat([]byte("scones!"), objectSize/7+1)[:objectSize]}
-	if _, err := b.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+	// A server loaded before (scones-bench load) already has the bucket.
+	var owned *types.BucketAlreadyOwnedByYou
+	if _, err := b.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil && !errors.As(err, &owned) {
 		return nil, fmt.Errorf("CreateBucket: %w", err)
 	}
 	if _, err := b.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("get3k"), Body: bytes.NewReader(b.body)}); err != nil {
@@ -271,6 +275,46 @@ func (b *s3Bench) op(name string) func(ctx context.Context, w, i int) error {
 			err = fmt.Errorf("got %d bytes", n)
 		}
 		return err
+	}
+}
+
+// loadCommand drives one running S3 endpoint with a case of the s3
+// command: to compare two builds of a server, run each in turn (the s3
+// command compares servers of one build), or to measure any S3-compatible
+// endpoint.
+func loadCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "load",
+		Usage: "drive a running S3 endpoint with PutObject or GetObject of 3 KB for --duration and print ops/s (and, with --pid, the server's CPU per operation)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "url", Required: true, Usage: "the endpoint, e.g. http://127.0.0.1:4566"},
+			&cli.StringFlag{Name: "op", Value: "put", Usage: "put or get"},
+			&cli.IntFlag{Name: "concurrency", Value: 1},
+			&cli.IntFlag{Name: "pid", Usage: "the server's process id: its CPU time per operation is read from /proc"},
+		},
+		Action: func(c *cli.Context) error {
+			op := map[string]string{"put": "PutObject 3 KB", "get": "GetObject 3 KB"}[c.String("op")]
+			if op == "" {
+				return fmt.Errorf("--op %q: want put or get", c.String("op"))
+			}
+			url, pid := c.String("url"), c.Int("pid")
+			b, err := newS3Bench(c.Context, url, url)
+			if err != nil {
+				return err
+			}
+			// A tenth of the time warms the connections, the server's and
+			// the client's, uncounted.
+			d := c.Duration("duration")
+			measure(c.Context, url, op, c.Int("concurrency"), d/10, b.op(op))
+			cpu0 := processCPU(pid)
+			r := measure(c.Context, url, op, c.Int("concurrency"), d, b.op(op))
+			cpu := processCPU(pid) - cpu0
+			printResults([]result{r})
+			if pid != 0 && r.ops > 0 {
+				fmt.Printf("\nserver CPU per operation: %.1f µs\n", float64(cpu.Nanoseconds())/1e3/float64(r.ops))
+			}
+			return nil
+		},
 	}
 }
 
