@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scones/scones/emulator/awsapi"
@@ -98,10 +99,13 @@ func (r *Rule) matches(service, op string) bool {
 // Injector holds the active rules. Make one with New; a nil *Injector
 // injects nothing.
 type Injector struct {
-	mu    sync.Mutex
-	rules []Rule
-	rng   *rand.Rand
-	stats map[string]int
+	// active is whether rules is non-empty: every request of every
+	// service calls Check, and without rules it returns without taking mu.
+	active atomic.Bool
+	mu     sync.Mutex
+	rules  []Rule
+	rng    *rand.Rand
+	stats  map[string]int
 }
 
 // New returns an injector whose coin flips follow seed.
@@ -119,6 +123,7 @@ func (in *Injector) Set(rules []Rule) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.rules = append([]Rule(nil), rules...)
+	in.active.Store(len(in.rules) > 0)
 	return nil
 }
 
@@ -149,7 +154,7 @@ func (in *Injector) Injected() map[string]int {
 // Check applies the rules to a call: it sleeps for their latency and
 // returns the error to fail with, or nil.
 func (in *Injector) Check(ctx context.Context, service, op string) *awsapi.Error {
-	if in == nil {
+	if in == nil || !in.active.Load() {
 		return nil
 	}
 	in.mu.Lock()
