@@ -2,8 +2,13 @@ package s3
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -87,7 +92,7 @@ func FuzzXMLBodies(f *testing.F) {
 }
 
 func TestRecordRoundTrip(t *testing.T) {
-	r := &record{Size: 42, ETag: "abc-2", Modified: 1234567890123, ContentType: "a/b", ContentEncoding: "gzip",
+	r := &record{Size: 5, ETag: "abc-2", Modified: 1234567890123, ContentType: "a/b", ContentEncoding: "gzip",
 		Meta: [][2]string{{"a", "1"}}, Tags: [][2]string{{"t", "v"}}, Checksums: [][2]string{{"CRC32", "xx"}},
 		ChecksumAlgorithm: "CRC32", ChecksumType: "COMPOSITE", Multipart: true, Region: "r",
 		Segments: []segment{{ID: "id1", Size: 5, MD5: "m", Checksum: "c"}, {ID: "id2", Size: 0}}}
@@ -101,4 +106,98 @@ func TestRecordRoundTrip(t *testing.T) {
 	if _, err := unmarshalRecord(r.marshal()[:10]); err == nil {
 		t.Fatal("truncated record decoded")
 	}
+	// Sizes that disagree are refused by both decoders, with the reason.
+	for _, c := range []struct {
+		size int64
+		segs []segment
+		want string
+	}{
+		{42, r.Segments, "segments add up to 5 bytes, the object has 42"},
+		{-1, nil, "size -1"},
+		{5, []segment{{ID: "a", Size: 6}}, "segment 0 of 6 bytes where 5 of the object's 5 remain"},
+		{5, []segment{{ID: "a", Size: 7}, {ID: "b", Size: -2}}, "segment 0 of 7 bytes"},
+		{3, []segment{{ID: "a", Size: 1 << 62}, {ID: "b", Size: 1 << 62}}, "segment 0 of"},
+	} {
+		bad := *r
+		bad.Size, bad.Segments = c.size, c.segs
+		_, err := unmarshalRecord(bad.marshal())
+		_, _, derr := unmarshalData(bad.marshal())
+		if err == nil || !strings.Contains(err.Error(), c.want) || derr == nil || derr.Error() != err.Error() {
+			t.Errorf("size %d, segments %v: unmarshalRecord %v, unmarshalData %v; want %q", c.size, c.segs, err, derr, c.want)
+		}
+	}
+}
+
+// FuzzRecord feeds arbitrary bytes to the record decoders, which read what
+// the store holds (with --data-dir, a bbolt file on disk): they must not
+// panic, must accept and refuse alike, must agree on what both decode, and
+// a record they accept must come back the same from its own encoding.
+func FuzzRecord(f *testing.F) {
+	for _, r := range []*record{
+		{},
+		{Size: 3072, ETag: "04f572bbd6486641b06a5dec4e1d54b2", Modified: 1764115200123456789, ContentType: "image/png",
+			Checksums: [][2]string{{"CRC32", "1hezDw=="}}, ChecksumAlgorithm: "CRC32", ChecksumType: "FULL_OBJECT",
+			Segments: []segment{{ID: "0123456789abcdef01234567", Size: 3072}}},
+		{Size: 7, ETag: "abc-2", Meta: [][2]string{{"a", "b"}}, Tags: [][2]string{{"t", "v"}}, Multipart: true, Region: "r",
+			Segments: []segment{{ID: "p1", Size: 3, MD5: "m1", Checksum: "c1"}, {ID: "p2", Size: 4, MD5: "m2"}}},
+	} {
+		f.Add(r.marshal())
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := unmarshalRecord(b)
+		etag, segs, derr := unmarshalData(b)
+		if (err == nil) != (derr == nil) {
+			t.Fatalf("unmarshalRecord: %v; unmarshalData: %v", err, derr)
+		}
+		if err != nil {
+			if !errors.Is(err, errCorrupt) || !errors.Is(derr, errCorrupt) {
+				t.Fatalf("not errCorrupt: %v, %v", err, derr)
+			}
+			return
+		}
+		if etag != rec.ETag || len(segs) != len(rec.Segments) {
+			t.Fatalf("unmarshalData %q %v, unmarshalRecord %q %v", etag, segs, rec.ETag, rec.Segments)
+		}
+		for i, sg := range segs {
+			if sg.ID != rec.Segments[i].ID || sg.Size != rec.Segments[i].Size {
+				t.Fatalf("segment %d: unmarshalData %v, unmarshalRecord %v", i, sg, rec.Segments[i])
+			}
+		}
+		again, err := unmarshalRecord(rec.marshal())
+		if err != nil || !reflect.DeepEqual(again, rec) {
+			t.Fatalf("round trip: %+v, %v; want %+v", again, err, rec)
+		}
+	})
+}
+
+// FuzzParseQuery checks the S3 router's query parser against
+// url.ParseQuery, whose reading it must match exactly: the same error or
+// none, and the same keys and values in the same order.
+func FuzzParseQuery(f *testing.F) {
+	for _, raw := range []string{"x-id=PutObject", "uploads", "a=1&b=2&a=3", "list-type=2&prefix=a%2Fb&delimiter=%2F",
+		"k=a+b", "&&a=1&", "a=%zz", "a=1;b=2", "=v", "k="} {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, werr := url.ParseQuery(raw)
+		got, gerr := parseQuery(nil, raw)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("%q: error %v, url.ParseQuery %v", raw, gerr, werr)
+		}
+		if werr != nil {
+			return
+		}
+		m := url.Values{}
+		for _, kv := range got {
+			m[kv[0]] = append(m[kv[0]], kv[1])
+		}
+		if len(m) != len(want) {
+			t.Fatalf("%q: %v, url.ParseQuery %v", raw, m, want)
+		}
+		for k, vs := range want {
+			if !slices.Equal(m[k], vs) {
+				t.Fatalf("%q: %q = %q, url.ParseQuery %q", raw, k, m[k], vs)
+			}
+		}
+	})
 }

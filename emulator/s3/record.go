@@ -3,6 +3,7 @@ package s3
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 )
 
 // Tables. Every byte of S3 state lives in these, so the store's backend
@@ -253,7 +254,31 @@ func unmarshalRecord(b []byte) (*record, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
+	if err := checkSizes(r.Size, r.Segments); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// checkSizes refuses a record whose sizes disagree: a negative size, or
+// segments that do not add up to the object's size. Every record written
+// agrees; one that does not was damaged in the store, and serving it
+// would send a body of another length than its Content-Length.
+func checkSizes(size int64, segs []segment) error {
+	if size < 0 {
+		return fmt.Errorf("%w: size %d", errCorrupt, size)
+	}
+	left := size
+	for i, sg := range segs {
+		if sg.Size < 0 || sg.Size > left {
+			return fmt.Errorf("%w: segment %d of %d bytes where %d of the object's %d remain", errCorrupt, i, sg.Size, left, size)
+		}
+		left -= sg.Size
+	}
+	if left != 0 {
+		return fmt.Errorf("%w: segments add up to %d bytes, the object has %d", errCorrupt, size-left, size)
+	}
+	return nil
 }
 
 // unmarshalData decodes only what replacing or deleting an object (or a
@@ -267,9 +292,9 @@ func unmarshalData(b []byte) (etag string, segs []segment, err error) {
 	d := newDec(b[1:])
 	// The fields in marshal's order; only the ETag and the segments'
 	// ids and sizes are kept.
-	d.i()        // Size
-	etag = d.s() // ETag
-	d.i()        // Modified
+	size := d.i()
+	etag = d.s()
+	d.i() // Modified
 	// ContentType, ContentEncoding, ContentDisposition, ContentLanguage,
 	// CacheControl, Expires
 	for range 6 {
@@ -296,6 +321,9 @@ func unmarshalData(b []byte) (etag string, segs []segment, err error) {
 	}
 	if d.err != nil {
 		return "", nil, d.err
+	}
+	if err := checkSizes(size, segs); err != nil {
+		return "", nil, err
 	}
 	return etag, segs, nil
 }
