@@ -60,18 +60,11 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	case "2015-03-31/functions":
 		switch {
 		case len(seg) == 2 && m == http.MethodPost:
-			var in CreateFunctionInput
-			rest, zip, err := readCodeBody(r)
+			in, zip, err := decodeCodeBody(r, func(in *CreateFunctionInput) *[]byte { return &in.Code.ZipFile })
 			if err != nil {
 				return err
 			}
-			if err := unmarshal(rest, &in); err != nil {
-				return err
-			}
-			if zip != nil {
-				in.Code.ZipFile = zip.data
-			}
-			out, err := s.createFunction(ctx, in, zip)
+			out, err := s.createFunction(ctx, *in, zip)
 			if err != nil {
 				return err
 			}
@@ -201,19 +194,12 @@ func (s *Service) serveFunction(w http.ResponseWriter, r *http.Request, name, su
 		awsapi.WriteJSON(w, http.StatusOK, "application/json", out)
 		return nil
 	case "code PUT":
-		var in UpdateFunctionCodeInput
-		rest, zip, err := readCodeBody(r)
+		in, zip, err := decodeCodeBody(r, func(in *UpdateFunctionCodeInput) *[]byte { return &in.ZipFile })
 		if err != nil {
 			return err
 		}
-		if err := unmarshal(rest, &in); err != nil {
-			return err
-		}
-		if zip != nil {
-			in.ZipFile = zip.data
-		}
 		in.FunctionName = name
-		out, err := s.updateFunctionCode(ctx, in, zip)
+		out, err := s.updateFunctionCode(ctx, *in, zip)
 		if err != nil {
 			return err
 		}

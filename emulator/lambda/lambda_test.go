@@ -732,3 +732,54 @@ func TestInvokeContextCancelled(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A CreateFunction whose code comes from S3 may carry other members named
+// ZipFile, an environment variable or a tag, whose values must arrive as
+// sent and must not be taken for the code (the body's ZipFile fast path).
+func TestZipFileNamedElsewhere(t *testing.T) {
+	h := start(t, emulator.Options{})
+	ctx := context.Background()
+	if err := h.srv.S3.CreateBucket(ctx, "code"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.srv.S3.PutObject(ctx, "code", "fn.zip", testFunctionZip(t), "application/zip"); err != nil {
+		t.Fatal(err)
+	}
+	s3Code := &types.FunctionCode{S3Bucket: aws.String("code"), S3Key: aws.String("fn.zip")}
+	// Each alone (a member named ZipFile after the first is already
+	// refused by the fast path), and both.
+	for i, c := range []struct {
+		env, tags map[string]string
+	}{
+		{env: map[string]string{"ZipFile": "QUJD"}},
+		{tags: map[string]string{"ZipFile": "REVG"}},
+		{env: map[string]string{"ZipFile": "QUJD"}, tags: map[string]string{"ZipFile": "REVG"}},
+	} {
+		name := fmt.Sprintf("named%d", i)
+		created := h.create(t, name, nil, func(in *awslambda.CreateFunctionInput) {
+			in.Code = s3Code
+			if c.env != nil {
+				in.Environment = &types.Environment{Variables: c.env}
+			}
+			in.Tags = c.tags
+		})
+		if c.env != nil {
+			if got := created.Environment.Variables["ZipFile"]; got != "QUJD" {
+				t.Errorf("%s: environment variable ZipFile = %q, want QUJD", name, got)
+			}
+			out := h.invoke(t, name, map[string]any{"action": "env", "keys": []string{"ZipFile"}}, nil)
+			if !strings.Contains(string(out.Payload), `"ZipFile":"QUJD"`) {
+				t.Errorf("%s: the function sees %s, want ZipFile=QUJD", name, out.Payload)
+			}
+		}
+		if c.tags != nil {
+			tags, err := h.client.ListTags(ctx, &awslambda.ListTagsInput{Resource: created.FunctionArn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tags.Tags["ZipFile"]; got != "REVG" {
+				t.Errorf("%s: tag ZipFile = %q, want REVG", name, got)
+			}
+		}
+	}
+}

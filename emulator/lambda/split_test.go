@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -140,4 +141,61 @@ func TestParseRef(t *testing.T) {
 			t.Errorf("parseRef(%q, %q) = %v, want an error", in[0], in[1], got)
 		}
 	}
+}
+
+// FuzzCodeBody checks the ZipFile fast path against encoding/json, which
+// decodes the body whole: decodeCodeBody must refuse what it refuses and
+// decode everything else, the zip included, exactly as it does. Bodies in
+// which a key differs from "ZipFile" only in case or by escapes are left
+// out: encoding/json matches such keys to the field, AWS does not, and
+// the fast path sides with AWS.
+func FuzzCodeBody(f *testing.F) {
+	b64 := base64.StdEncoding.EncodeToString([]byte("PK\x03\x04 some zip bytes"))
+	for _, body := range []string{
+		`{"FunctionName":"f","Code":{"ZipFile":"` + b64 + `"},"Runtime":"provided.al2023"}`,
+		`{"Code":{"S3Bucket":"b","S3Key":"k"},"Environment":{"Variables":{"ZipFile":"QUJD"}}}`,
+		`{"Code":{"S3Bucket":"b"},"Tags":{"ZipFile":"QUJD"},"Description":"ZipFile"}`,
+		`{"Code":{"ZipFile":""}}`,
+		`{"Code":{"ZipFile":"QUJD"},"Tags":{"ZipFile":"x"}}`,
+		`{"Code":{"ZipFile":"QU` + "\n" + `JD"}}`,
+		`{"ZipFile":"QUJD","Publish":true}`,
+	} {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if n := bytes.Count(body, []byte(`"ZipFile"`)); n != bytes.Count(bytes.ToLower(body), []byte(`"zipfile"`)) || bytes.Contains(body, []byte(`\u`)) {
+			return
+		}
+		request := func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/2015-03-31/functions", bytes.NewReader(bytes.Clone(body)))
+			r.ContentLength = int64(len(body))
+			return r
+		}
+		check := func(what string, got, want any, gerr, werr error) {
+			t.Helper()
+			if (gerr != nil) != (werr != nil) {
+				t.Fatalf("%s of %q: error %v, encoding/json %v", what, body, gerr, werr)
+			}
+			if gerr == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s of %q:\n%+v\nencoding/json:\n%+v", what, body, got, want)
+			}
+		}
+		var wantCreate CreateFunctionInput
+		werr := unmarshal(bytes.Clone(body), &wantCreate)
+		create, _, err := decodeCodeBody(request(), func(in *CreateFunctionInput) *[]byte { return &in.Code.ZipFile })
+		var gotCreate CreateFunctionInput
+		if create != nil {
+			gotCreate = *create
+		}
+		check("CreateFunction", gotCreate, wantCreate, err, werr)
+
+		var wantUpdate UpdateFunctionCodeInput
+		werr = unmarshal(bytes.Clone(body), &wantUpdate)
+		update, _, err := decodeCodeBody(request(), func(in *UpdateFunctionCodeInput) *[]byte { return &in.ZipFile })
+		var gotUpdate UpdateFunctionCodeInput
+		if update != nil {
+			gotUpdate = *update
+		}
+		check("UpdateFunctionCode", gotUpdate, wantUpdate, err, werr)
+	})
 }

@@ -31,6 +31,48 @@ const zipChunk = 8 << 10
 type uploadedZip struct {
 	data []byte
 	sum  [32]byte
+	// at is where, in the rest of the body, the emptied string was.
+	at int
+}
+
+// restore puts the zip back into rest as the base64 string it was cut
+// from.
+func (upload *uploadedZip) restore(rest []byte) []byte {
+	enc := base64.StdEncoding
+	b := make([]byte, 0, len(rest)+enc.EncodedLen(len(upload.data)))
+	b = append(b, rest[:upload.at]...)
+	b = enc.AppendEncode(b, upload.data)
+	return append(b, rest[upload.at:]...)
+}
+
+// decodeCodeBody reads a CreateFunction or UpdateFunctionCode body into a
+// new T; zipField points at T's ZipFile (the member the fast path is for).
+// readCodeBody cuts out the first "ZipFile" member it sees, wherever it
+// is. Decoding the rest tells whether that was T's: the field must come
+// back as the emptied string. When it was another (an environment
+// variable or a tag of that name), the body is put back as it came and
+// decoded whole, zip and all.
+func decodeCodeBody[T any](r *http.Request, zipField func(*T) *[]byte) (*T, *uploadedZip, error) {
+	rest, zip, err := readCodeBody(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := new(T)
+	if err := unmarshal(rest, in); err != nil {
+		return nil, nil, err
+	}
+	if zip == nil {
+		return in, nil, nil
+	}
+	if f := zipField(in); *f != nil && len(*f) == 0 {
+		*f = zip.data
+		return in, zip, nil
+	}
+	in = new(T)
+	if err := unmarshal(zip.restore(rest), in); err != nil {
+		return nil, nil, err
+	}
+	return in, nil, nil
 }
 
 // owned returns the zip, which the service may go on reading after the
@@ -168,7 +210,8 @@ func (z *zipSplitter) finish() (rest []byte, zip *uploadedZip) {
 		return z.body, nil
 	}
 	src := z.body[z.r:z.quote]
-	if bytes.IndexByte(src, '\\') >= 0 || bytes.Index(z.body[z.quote:], zipFileKey) >= 0 {
+	// base64 skips line breaks, which a JSON string may not hold raw.
+	if bytes.ContainsAny(src, "\\\r\n") || bytes.Index(z.body[z.quote:], zipFileKey) >= 0 {
 		z.fail()
 		return z.body, nil
 	}
@@ -180,7 +223,7 @@ func (z *zipSplitter) finish() (rest []byte, zip *uploadedZip) {
 	z.h.Write(z.buf[:m])
 	copy(z.body[z.w:], z.buf[:m])
 	z.w += m
-	zip = &uploadedZip{data: z.body[z.start:z.w:z.w]}
+	zip = &uploadedZip{data: z.body[z.start:z.w:z.w], at: z.start}
 	z.h.Sum(zip.sum[:0])
 	rest = make([]byte, 0, z.start+len(z.body)-z.quote)
 	rest = append(append(rest, z.body[:z.start]...), z.body[z.quote:]...)
