@@ -116,7 +116,7 @@ func or(v, def string) string {
 func RunStubEndpoint(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*StubEndpoint, error) {
 	ctr, err := runImage(ctx, image, "BuildStubImage", append([]testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(StubPort),
-		testcontainers.WithWaitStrategy(healthStrategy{timeout: DefaultStartupTimeout, port: StubPort, path: "/ping", check: pingProbe, what: "the stub endpoint"}),
+		testcontainers.WithWaitStrategy(healthStrategy{timeout: DefaultStartupTimeout, port: StubPort, path: pingPath, check: pingProbe, what: "the stub endpoint"}),
 	}, opts...))
 	var s *StubEndpoint
 	if ctr != nil {
@@ -131,14 +131,17 @@ func (s *StubEndpoint) BaseEndpoint(ctx context.Context) (string, error) {
 	return reach(ctx, s.Container, StubPort, pingProbe)
 }
 
+// pingPath is the health check of SageMaker's serving-container contract.
+const pingPath = "/ping"
+
 // pingProbe checks that base answers GET /ping with 200.
 func pingProbe(ctx context.Context, base string) error {
-	status, _, err := get(ctx, base+"/ping")
+	status, _, err := get(ctx, base+pingPath)
 	if err != nil {
 		return err
 	}
 	if status != http.StatusOK {
-		return fmt.Errorf("GET %s/ping: %d", base, status)
+		return fmt.Errorf("GET %s%s: %d", base, pingPath, status)
 	}
 	return nil
 }
