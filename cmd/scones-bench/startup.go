@@ -21,7 +21,6 @@ func startupCommand() *cli.Command {
 		Usage: "time from process start to the first successful ListBuckets, and idle RSS, of `scones emulator` and moto",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "runs", Value: 10, Usage: "process starts to measure"},
-			&cli.BoolFlag{Name: "no-moto", Usage: "leave out moto server"},
 			&cli.BoolFlag{Name: "as-linked", Usage: "run the binaries with the page cache as the linker left it (what `go run` gets) instead of read back from disk"},
 		},
 		Action: func(c *cli.Context) error {
