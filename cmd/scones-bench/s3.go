@@ -298,6 +298,11 @@ func loadCommand() *cli.Command {
 				return fmt.Errorf("--op %q: want put or get", c.String("op"))
 			}
 			url, pid := c.String("url"), c.Int("pid")
+			if pid != 0 {
+				if _, err := os.Stat("/proc/" + strconv.Itoa(pid) + "/stat"); err != nil {
+					return fmt.Errorf("--pid %d: no such process to read the CPU time of (%w)", pid, err)
+				}
+			}
 			b, err := newS3Bench(c.Context, url, url)
 			if err != nil {
 				return err
