@@ -35,7 +35,13 @@ func (s *Server) router() http.Handler {
 		}
 		name := SigningService(r)
 		if name == "" {
-			name = "s3" // anonymous requests are S3's (public GETs, POST forms)
+			// No credential scope: a query-protocol call signed with
+			// SigV2 (or not at all) is routed by its API version; the
+			// rest are S3's (public GETs, POST forms).
+			name = "s3"
+			if q := s.queryService(r); q != nil {
+				name = q.Name()
+			}
 		}
 		svc := s.services[name]
 		if svc == nil {

@@ -28,7 +28,8 @@ import (
 //	               CanonicalizedAmzHeaders CanonicalizedResource
 //
 // and the query form puts Expires in the Date slot. SigV2 has no credential
-// scope, so a SigV2 request is always S3's.
+// scope, so a request signed in either of these forms is S3's. (IAM and
+// STS take SigV2 in their form bodies instead: sigv2query.go.)
 
 // sigV2Subresources are the query parameters that belong in a
 // CanonicalizedResource: the sub-resources AWS's page lists (acl,

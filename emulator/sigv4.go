@@ -41,6 +41,8 @@ func verifySignature(r *http.Request, creds map[string]string, now time.Time) er
 		return verifyHeaderSignature(r, creds)
 	case v4Query:
 		return verifyPresigned(r, creds, now)
+	case r.PostForm != nil && isQuerySigV2(r):
+		return verifyQuerySigV2(r, creds, now)
 	}
 	return &awsapi.Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "Anonymous requests are refused: this emulator checks signatures (--verify-signatures)"}
 }

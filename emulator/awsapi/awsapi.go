@@ -68,6 +68,13 @@ type FaultInjector interface {
 	InjectsFaults() bool
 }
 
+// QueryService is implemented by query-protocol services (IAM, STS). A
+// request signed with SigV2 carries no credential scope; the edge routes
+// it by its Version parameter, which names the service's API version.
+type QueryService interface {
+	APIVersion() string
+}
+
 // OperationNamer is implemented by REST services so that fault rules and
 // logs can name the operation of a request.
 type OperationNamer interface {

@@ -38,6 +38,9 @@ func New(env awsapi.Env) *Service { return &Service{env: env} }
 // Name is the SigV4 signing name.
 func (s *Service) Name() string { return "iam" }
 
+// APIVersion is IAM's query-protocol Version (awsapi.QueryService).
+func (s *Service) APIVersion() string { return "2010-05-08" }
+
 // Tag is an IAM tag.
 type Tag struct {
 	Key   string `xml:"Key" json:"Key"`

@@ -22,6 +22,9 @@ func New(env awsapi.Env) *Service { return &Service{env: env} }
 // Name is the SigV4 signing name.
 func (s *Service) Name() string { return "sts" }
 
+// APIVersion is STS's query-protocol Version (awsapi.QueryService).
+func (s *Service) APIVersion() string { return "2011-06-15" }
+
 // CallerIdentity is GetCallerIdentity's result.
 type CallerIdentity struct {
 	Arn     string `xml:"Arn"`
