@@ -49,7 +49,9 @@ func ParseManifest(r io.Reader) ([]ManifestEntry, error) {
 		}
 		row, err1 := strconv.Atoi(f[0])
 		class, err2 := strconv.Atoi(f[1])
-		if err1 != nil || err2 != nil || row < 0 || class < 0 || f[2] == "" {
+		// A carriage return inside the name (only a trailing one ends a
+		// line) is one WriteManifest would refuse to write.
+		if err1 != nil || err2 != nil || row < 0 || class < 0 || f[2] == "" || strings.ContainsRune(f[2], '\r') {
 			return nil, fmt.Errorf("manifest line %d: bad entry %q", n, line)
 		}
 		out = append(out, ManifestEntry{Row: row, Class: class, Filename: f[2]})

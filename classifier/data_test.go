@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -136,4 +137,30 @@ func TestTrainRejectsBadLabels(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "label 5 out of range") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// FuzzParseLST parses arbitrary .lst text: no panic, and what it accepts
+// is sound: labels non-negative, paths non-empty and trimmed, one line per
+// entry in order.
+func FuzzParseLST(f *testing.F) {
+	for _, s := range []string{"0\t1\ttest/bicycle_s_000001.png\n", "3\t1.000000\ta.png\r\n\n4\t0\tb.png\n", "1\t1\t2\tx\n", "1e3\t0\tx\n", "1\t-1\tx\n", "1\tNaN\tx\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		es, err := ParseLST(bytes.NewReader(in), "fuzz.lst")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.lst") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for i, e := range es {
+			if e.Label < 0 || e.Path == "" || e.Path != strings.TrimSpace(e.Path) || strings.ContainsAny(e.Path, "\t\n") {
+				t.Fatalf("accepted %+v from %q", e, in)
+			}
+			if i > 0 && e.Line <= es[i-1].Line {
+				t.Fatalf("lines out of order: %+v after %+v", e, es[i-1])
+			}
+		}
+	})
 }
