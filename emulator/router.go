@@ -78,12 +78,19 @@ func operationOf(svc awsapi.Service, r *http.Request) string {
 	if n, ok := svc.(awsapi.OperationNamer); ok {
 		return n.Operation(r)
 	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" || r.URL.Query().Get("Action") != "" {
+	if isFormEncoded(r) || r.URL.Query().Get("Action") != "" {
 		if err := r.ParseForm(); err == nil {
 			return r.Form.Get("Action")
 		}
 	}
 	return ""
+}
+
+// isFormEncoded reports whether r's body is form-encoded parameters (the
+// query protocol's POSTs).
+func isFormEncoded(r *http.Request) bool {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return ct == "application/x-www-form-urlencoded"
 }
 
 // FaultsPath shows (GET), replaces (PUT or POST, a JSON list of

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"hash"
-	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -39,28 +38,19 @@ const maxQuerySkew = 15 * time.Minute
 // takes no form-encoded bodies. It parses the form, which the service then
 // reads again from r.PostForm.
 func (s *Server) queryService(r *http.Request) awsapi.Service {
-	if r.Method != http.MethodPost {
-		return nil
-	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
-		return nil
-	}
-	if r.ParseForm() != nil {
+	if r.Method != http.MethodPost || !isFormEncoded(r) || r.ParseForm() != nil {
 		return nil
 	}
 	v := r.PostForm.Get("Version")
+	if v == "" {
+		return nil
+	}
 	for _, svc := range s.order {
-		if q, ok := svc.(awsapi.QueryService); ok && v != "" && q.APIVersion() == v {
+		if q, ok := svc.(awsapi.QueryService); ok && q.APIVersion() == v {
 			return svc
 		}
 	}
 	return nil
-}
-
-// isQuerySigV2 reports whether a request carries a query-protocol SigV2
-// signature in its form body (parsed by queryService).
-func isQuerySigV2(r *http.Request) bool {
-	return r.PostForm.Has("Signature") || r.PostForm.Has("AWSAccessKeyId")
 }
 
 // verifyQuerySigV2 checks a query-protocol SigV2 request against creds.

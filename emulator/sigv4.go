@@ -41,7 +41,7 @@ func verifySignature(r *http.Request, creds map[string]string, now time.Time) er
 		return verifyHeaderSignature(r, creds)
 	case v4Query:
 		return verifyPresigned(r, creds, now)
-	case r.PostForm != nil && isQuerySigV2(r):
+	case isSigV2Query(r.PostForm): // a query-protocol form body, parsed by queryService
 		return verifyQuerySigV2(r, creds, now)
 	}
 	return &awsapi.Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "Anonymous requests are refused: this emulator checks signatures (--verify-signatures)"}
