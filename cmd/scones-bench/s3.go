@@ -53,6 +53,9 @@ func s3Command() *cli.Command {
 				pid       int // the server's own process, with --processes
 			}
 			var targets []target
+			// Where the AWS-work floor and the emulator served by this
+			// binary are among the targets (0: not run).
+			awsIdx, sameIdx := 0, 0
 			awsFloor := c.Bool("aws-floor")
 			sameBinary := c.Bool("same-binary")
 			if sameBinary && !c.Bool("processes") {
@@ -92,6 +95,7 @@ func s3Command() *cli.Command {
 						return err
 					}
 					defer af.stop()
+					awsIdx = len(targets)
 					targets = append(targets, target{"floor with AWS's work (own process)", af.url, af.cmd.Process.Pid})
 				}
 				if sameBinary {
@@ -100,6 +104,7 @@ func s3Command() *cli.Command {
 						return err
 					}
 					defer se.stop()
+					sameIdx = len(targets)
 					targets = append(targets, target{"scones emulator served by scones-bench (own process)", se.url, se.cmd.Process.Pid})
 				}
 			} else {
@@ -114,6 +119,7 @@ func s3Command() *cli.Command {
 				if awsFloor {
 					af := httptest.NewServer(awsFloorHandler())
 					defer af.Close()
+					awsIdx = len(targets)
 					targets = append(targets, target{"floor with AWS's work", af.URL, 0})
 				}
 			}
@@ -163,20 +169,12 @@ func s3Command() *cli.Command {
 			printResults(results)
 			fmt.Println()
 			// Extra columns: the emulator over the floor with AWS's work,
-			// and the emulator served by this binary over the floor. The
-			// targets are, in order: emulator, floor, [AWS floor], [same
-			// binary], [moto].
+			// and the emulator served by this binary over the floor.
 			cols, seps := "", ""
-			awsIdx, sameIdx := 0, 0
-			if awsFloor {
-				awsIdx = 2
+			if awsIdx > 0 {
 				cols, seps = cols+" emulator / floor with AWS's work |", seps+" ---: |"
 			}
-			if sameBinary {
-				sameIdx = 2
-				if awsFloor {
-					sameIdx = 3
-				}
+			if sameIdx > 0 {
 				cols, seps = cols+" emulator served by scones-bench / floor |", seps+" ---: |"
 			}
 			fmt.Println("| operation | concurrency | emulator / floor, whole run | per round: median | min | max |" + cols)
