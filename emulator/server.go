@@ -213,8 +213,9 @@ func (s *Server) Listen(ctx context.Context) error {
 	// No ReadHeaderTimeout: net/http arms a timer for it on every request
 	// and disarms it after the headers, and arming it wakes the network
 	// poller (an eventfd write and a context switch on about half the
-	// requests). That cost 1.5% of PutObject throughput at concurrency 8
-	// (docs/BENCHMARKS.md, session 5). The emulator serves local clients;
+	// requests). Dropping it gained 2% of PutObject throughput at
+	// concurrency 8 and 4% at concurrency 1 (docs/BENCHMARKS.md, session
+	// 5). The emulator serves local clients;
 	// a slow-header client holds one goroutine, as an idle one already does.
 	s.http = &http.Server{Handler: s.handler}
 	s.ready = true
