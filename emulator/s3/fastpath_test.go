@@ -9,28 +9,47 @@ import (
 	"time"
 )
 
-// parseQuery must read a query string exactly as url.ParseQuery does.
+// parseQueryCases are query strings for the checks below (and the seeds of
+// FuzzParseQuery).
+var parseQueryCases = []string{
+	"x-id=PutObject", "uploads", "uploads&uploads", "a=1&b=2&a=3", "list-type=2&prefix=a%2Fb&delimiter=%2F",
+	"k=a+b", "k", "k=", "=v", "&&a=1&", "a=%zz", "a=1;b=2", "response-content-type=text%2Fplain",
+	"versionId=null&x-id=GetObject&partNumber=1&extra=1&more=2",
+}
+
+// compareParseQuery reads raw with parseQuery and with url.ParseQuery and
+// fails t where they differ: an error on one side only, or other keys or
+// values (in order). It returns both readings when they agree on one, and
+// nils otherwise.
+func compareParseQuery(t testing.TB, raw string) ([][2]string, url.Values) {
+	t.Helper()
+	want, werr := url.ParseQuery(raw)
+	got, gerr := parseQuery(nil, raw)
+	if (werr != nil) != (gerr != nil) {
+		t.Errorf("%q: error %v, url.ParseQuery %v", raw, gerr, werr)
+		return nil, nil
+	}
+	if werr != nil {
+		return nil, nil
+	}
+	m := url.Values{}
+	for _, kv := range got {
+		m[kv[0]] = append(m[kv[0]], kv[1])
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("%q: %v, url.ParseQuery %v", raw, m, want)
+		return nil, nil
+	}
+	return got, want
+}
+
+// parseQuery must read a query string exactly as url.ParseQuery does, and
+// has and get must answer from what it read.
 func TestParseQueryMatchesURL(t *testing.T) {
-	for _, raw := range []string{
-		"x-id=PutObject", "uploads", "uploads&uploads", "a=1&b=2&a=3", "list-type=2&prefix=a%2Fb&delimiter=%2F",
-		"k=a+b", "k", "k=", "=v", "&&a=1&", "a=%zz", "a=1;b=2", "response-content-type=text%2Fplain",
-		"versionId=null&x-id=GetObject&partNumber=1&extra=1&more=2",
-	} {
-		want, werr := url.ParseQuery(raw)
-		got, gerr := parseQuery(nil, raw)
-		if (werr != nil) != (gerr != nil) {
-			t.Errorf("%q: error %v, url.ParseQuery %v", raw, gerr, werr)
+	for _, raw := range parseQueryCases {
+		got, want := compareParseQuery(t, raw)
+		if want == nil {
 			continue
-		}
-		if werr != nil {
-			continue
-		}
-		m := url.Values{}
-		for _, kv := range got {
-			m[kv[0]] = append(m[kv[0]], kv[1])
-		}
-		if !reflect.DeepEqual(m, want) {
-			t.Errorf("%q: %v, url.ParseQuery %v", raw, m, want)
 		}
 		req := &request{q: got}
 		for k := range want {
