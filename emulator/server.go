@@ -141,6 +141,8 @@ func New(opts Options) (*Server, error) {
 		TimeScale: opts.TimeScale,
 		Now:       time.Now,
 		Faults:    injector,
+
+		VerifySignatures: opts.VerifySignatures,
 	}
 	if err := s.newServices(); err != nil {
 		st.Close()

@@ -40,7 +40,7 @@ func s3Command() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "rounds", Value: 6, Usage: "alternating rounds per case; each runs --duration / rounds"},
 			&cli.BoolFlag{Name: "processes", Usage: "run the emulator (scones-emulator) and the floors each in a process of its own instead of in this one, and report each server's CPU per operation"},
-			&cli.BoolFlag{Name: "aws-floor", Usage: "add a second floor that does only what AWS's S3 API demands of any server: MD5 ETag, x-amz-content-sha256 and CRC32 checked, the object kept, AWS's response headers"},
+			&cli.BoolFlag{Name: "aws-floor", Usage: "add a second floor that does only what AWS's S3 API demands of any server: MD5 ETag, CRC32 (or else x-amz-content-sha256) checked, the object kept, AWS's response headers"},
 			&cli.BoolFlag{Name: "same-binary", Usage: "with --processes: also run the emulator served by this binary (scones-bench), the floors' own, so that the comparison does not depend on how each binary is laid out"},
 		},
 		Action: func(c *cli.Context) error {
@@ -377,8 +377,9 @@ func floorHandler() http.Handler {
 
 // awsFloorHandler is the least a server can do for these calls while
 // keeping S3's contract with the SDK: a PUT's body is read whole, its MD5
-// is the ETag, the x-amz-content-sha256 and x-amz-checksum-crc32 the SDK
-// sends are checked, and the object is kept; a GET returns the kept bytes
+// is the ETag, the x-amz-checksum-crc32 the SDK sends is checked (or, if
+// it sent none, the x-amz-content-sha256, as the emulator does without
+// --verify-signatures), and the object is kept; a GET returns the kept bytes
 // with the headers S3 sends (Last-Modified, ETag, its CRC32 when asked).
 // No routing, no XML, no other operation, no metadata: the gap between it
 // and the bare floor is what S3's semantics cost any server, and the gap
@@ -413,19 +414,20 @@ func awsFloorHandler() http.Handler {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
-			if want := r.Header.Get("X-Amz-Content-Sha256"); len(want) == 64 {
+			var c [4]byte
+			binary.BigEndian.PutUint32(c[:], crc32.ChecksumIEEE(data))
+			crc := base64.StdEncoding.EncodeToString(c[:])
+			wantCRC := r.Header.Get("X-Amz-Checksum-Crc32")
+			if wantCRC != "" && wantCRC != crc {
+				http.Error(w, "BadDigest", http.StatusBadRequest)
+				return
+			}
+			if want := r.Header.Get("X-Amz-Content-Sha256"); len(want) == 64 && wantCRC == "" {
 				sum := sha256.Sum256(data)
 				if hex.EncodeToString(sum[:]) != want {
 					http.Error(w, "XAmzContentSHA256Mismatch", http.StatusBadRequest)
 					return
 				}
-			}
-			var c [4]byte
-			binary.BigEndian.PutUint32(c[:], crc32.ChecksumIEEE(data))
-			crc := base64.StdEncoding.EncodeToString(c[:])
-			if want := r.Header.Get("X-Amz-Checksum-Crc32"); want != "" && want != crc {
-				http.Error(w, "BadDigest", http.StatusBadRequest)
-				return
 			}
 			sum := md5.Sum(data)
 			o := &object{data: data, etag: `"` + hex.EncodeToString(sum[:]) + `"`, crc: crc, modified: time.Now().UTC().Format(http.TimeFormat)}

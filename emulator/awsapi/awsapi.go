@@ -48,6 +48,11 @@ type Env struct {
 	TimeScale float64
 	// Now returns the current time. Tests may replace it.
 	Now func() time.Time
+	// VerifySignatures is set when the edge checks every request's
+	// signature. S3 then also checks every hex x-amz-content-sha256, the
+	// payload hash SigV4 signs; without it, only when the body carries no
+	// other digest.
+	VerifySignatures bool
 	// Faults decides injected failures and latency. Services consult it
 	// for calls that do not come through the edge (one service calling
 	// another in-process); the edge consults it for every request. It is

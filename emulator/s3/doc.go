@@ -37,6 +37,10 @@
 //     CRC64NVME, as S3 does. Multipart objects get a COMPOSITE checksum
 //     ("<value>-<parts>") or a FULL_OBJECT one, as chosen at
 //     CreateMultipartUpload.
+//   - A hex x-amz-content-sha256, the payload hash SigV4 signs, is
+//     compared with the body (XAmzContentSHA256Mismatch) when the emulator
+//     checks signatures, and otherwise only when the request carries no
+//     other digest of the body (see checkPayloadSHA).
 //   - aws-chunked bodies (the SDKs' default over HTTPS) are decoded, with
 //     or without chunk signatures and trailers; the framing is never
 //     stored, aws-chunked is removed from the stored Content-Encoding, and

@@ -2,7 +2,6 @@ package s3
 
 import (
 	"bytes"
-	"crypto/md5"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -391,7 +390,20 @@ func (s *Service) readXMLBody(r *http.Request) ([]byte, error) {
 // headers are left alone (CompleteMultipartUpload, where they describe the
 // object, not the document).
 func (s *Service) readXMLBodyChecked(r *http.Request, sums bool) ([]byte, error) {
-	p, err := requestBody(r)
+	var plan sumPlan
+	if sums {
+		var err error
+		if plan, err = checksumPlan(r.Header, "", ""); err != nil {
+			return nil, err
+		}
+	} else if v := r.Header.Get("Content-Md5"); v != "" {
+		sum, err := contentMD5(v)
+		if err != nil {
+			return nil, err
+		}
+		plan.md5 = sum
+	}
+	p, err := requestBody(r, s.checkPayloadSHA(&plan))
 	if err != nil {
 		return nil, err
 	}
@@ -405,19 +417,9 @@ func (s *Service) readXMLBodyChecked(r *http.Request, sums bool) ([]byte, error)
 	if err := p.checkSHA256(data); err != nil {
 		return nil, err
 	}
-	if !sums {
-		if v := r.Header.Get("Content-Md5"); v != "" {
-			want, err := contentMD5(v)
-			if err != nil {
-				return nil, err
-			}
-			if got := md5.Sum(data); !bytes.Equal(got[:], want) {
-				return nil, awsapi.Errorf(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
-			}
-		}
-		return data, nil
-	}
-	if err := s.checkSmallBody(r, data, p.cr); err != nil {
+	b := &body{size: int64(len(data))}
+	s.hashWhole(b, data, plan.algos)
+	if _, err := plan.verify(b, p.cr); err != nil {
 		return nil, err
 	}
 	return data, nil
