@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -292,23 +293,50 @@ func LoadModelDir(dir string) (*Model, error) {
 	return m, nil
 }
 
+// maxModelFile bounds the one file LoadModelDir reads out of a
+// model.tar.gz into memory; the network's weights are a few MiB.
+const maxModelFile = 1 << 30
+
+// extractFromTarGz returns the contents of the regular file called name,
+// at any depth, in the gzipped tar b. Errors say what is wrong and in
+// which entry, as serving.ExtractTarGz's do for the archives the emulator
+// unpacks; a file larger than maxModelFile is refused, never cut short,
+// and the whole archive must be intact.
 func extractFromTarGz(b []byte, name string) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("not gzip data: %w", err)
 	}
 	tr := tar.NewReader(zr)
-	for {
+	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil, fmt.Errorf("archive has no %s", name)
+			return nil, fmt.Errorf("archive has no %s (%d entries)", name, n)
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("truncated or corrupt after %d entries: %w", n, err)
 		}
-		if filepath.Base(filepath.Clean(h.Name)) == name && h.Typeflag == tar.TypeReg {
-			return io.ReadAll(io.LimitReader(tr, 1<<30))
+		if h.Typeflag != tar.TypeReg || path.Base(h.Name) != name {
+			continue
 		}
+		if h.Size > maxModelFile {
+			return nil, fmt.Errorf("entry %q: %d bytes, more than the %d a model file may have", h.Name, h.Size, maxModelFile)
+		}
+		// Read through a limit rather than into make([]byte, h.Size): the
+		// header's size is only a claim until the bytes are there.
+		data, err := io.ReadAll(io.LimitReader(tr, h.Size))
+		if err == nil && int64(len(data)) != h.Size {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("entry %q: truncated or corrupt after %d of %d bytes: %w", h.Name, len(data), h.Size, err)
+		}
+		// Read on to the end, where gzip checks its CRC-32 and length: an
+		// archive cut short or damaged after this entry is refused too.
+		if _, err := io.Copy(io.Discard, zr); err != nil {
+			return nil, fmt.Errorf("truncated or corrupt after entry %q: %w", h.Name, err)
+		}
+		return data, nil
 	}
 }
 
