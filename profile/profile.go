@@ -13,7 +13,8 @@
 //     SageMaker, control plane and runtime, at the stub endpoint container
 //     (cmd/stub-endpoint --serve-sagemaker, default http://localhost:8080),
 //     which keeps its data in that endpoint's S3. FunctionEndpoints tells
-//     the deployed functions where they see the stub.
+//     the deployed functions where they see the stub: by default where the
+//     CLI sees it.
 //   - aws: the SDK's default credential chain and AWS's own endpoints.
 //
 // A non-aws profile never builds a client without an explicit endpoint, so
@@ -114,7 +115,8 @@ type Profile struct {
 	// see a service at another address, e.g. the stub endpoint container
 	// as http://stub-endpoint:8080 on a Docker network. Deploy sets them
 	// as AWS_ENDPOINT_URL_<SERVICE> in every function's environment (see
-	// FunctionEnv). Empty for aws.
+	// FunctionEnv). Empty for aws and local; for localstack,
+	// sagemaker_runtime defaults to Endpoints' (the stub).
 	FunctionEndpoints map[string]string
 	// AWSProfile names a shared-config profile for credentials (aws only).
 	AWSProfile string
@@ -205,6 +207,15 @@ func Resolve(o Options) (*Profile, error) {
 	}
 	if o.Bucket != "" {
 		p.Bucket = o.Bucket
+	}
+	if p.Name == LocalStack && p.FunctionEndpoints[SageMakerRuntime] == "" {
+		// The functions' one service outside the LocalStack-compatible
+		// endpoint (which points them at itself for the rest): by default
+		// where the CLI sees it, right when they run on this machine (as
+		// under scones-emulator); function_endpoints says otherwise.
+		if err := p.SetFunctionEndpoint(SageMakerRuntime, p.Endpoints[SageMakerRuntime]); err != nil {
+			return nil, fmt.Errorf("sagemaker_runtime endpoint: %w", err)
+		}
 	}
 	if p.Threshold <= 0 || p.Threshold >= 1 {
 		return nil, fmt.Errorf("threshold %v: must be between 0 and 1", p.Threshold)

@@ -114,6 +114,31 @@ names:
 	}
 }
 
+// Without function_endpoints, the localstack profile's functions reach
+// SageMaker Runtime where the CLI does (the stub), not at the
+// LocalStack-compatible endpoint that runs them; the other profiles set
+// nothing.
+func TestFunctionEndpointDefault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scones.yaml")
+	os.WriteFile(path, []byte("profiles:\n  localstack:\n    endpoints:\n      sagemaker_runtime: http://127.0.0.1:8088\n"), 0o644)
+	for _, tc := range []struct {
+		name, config, want string
+	}{
+		{"localstack", "", profile.DefaultStubEndpoint},
+		{"localstack", path, "http://127.0.0.1:8088"},
+		{"local", "", ""},
+		{"aws", "", ""},
+	} {
+		p, err := profile.Resolve(profile.Options{Profile: tc.name, ConfigPath: tc.config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.FunctionEnv()["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"]; got != tc.want || (tc.want == "" && len(p.FunctionEnv()) != 0) {
+			t.Errorf("%s %s: function env %v, want sagemaker_runtime %q", tc.name, tc.config, p.FunctionEnv(), tc.want)
+		}
+	}
+}
+
 func TestClientsAgainstEmulator(t *testing.T) {
 	srv, err := emulator.Start(context.Background(), emulator.Options{Addr: "127.0.0.1:0"})
 	if err != nil {

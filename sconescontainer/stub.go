@@ -61,39 +61,48 @@ type StubConfig struct {
 // WithStubConfig sets the stub's configuration as container environment.
 func WithStubConfig(c StubConfig) testcontainers.CustomizeRequestOption {
 	return func(req *testcontainers.GenericContainerRequest) error {
-		one := c.EndpointName != "" || c.ModelDataURL != "" || c.Variant != "" || c.DataCaptureConfig != "" || c.CaptureDestination != ""
-		switch {
-		case c.ServeSageMaker && one:
-			return errors.New("sconescontainer: WithStubConfig: ServeSageMaker serves the endpoints CreateEndpoint makes; leave the endpoint, model and capture fields empty")
-		case !c.ServeSageMaker && c.EndpointName == "":
-			return errors.New("sconescontainer: WithStubConfig: EndpointName is required")
-		case !c.ServeSageMaker && c.ModelDataURL == "":
-			return errors.New("sconescontainer: WithStubConfig: ModelDataURL is required")
-		}
-		env := map[string]string{
-			"AWS_REGION":            or(c.Region, "us-east-1"),
-			"AWS_ACCESS_KEY_ID":     or(c.AccessKeyID, "test"),
-			"AWS_SECRET_ACCESS_KEY": or(c.SecretAccessKey, "test"),
-		}
-		set := func(k, v string) {
-			if v != "" {
-				env[k] = v
-			}
-		}
-		if c.ServeSageMaker {
-			env["STUB_SERVE_SAGEMAKER"] = "true"
-		}
-		set("STUB_ENDPOINT_NAME", c.EndpointName)
-		set("STUB_MODEL_DATA_URL", c.ModelDataURL)
-		set("STUB_VARIANT", c.Variant)
-		set("AWS_ENDPOINT_URL_S3", c.S3Endpoint)
-		set("STUB_DATA_CAPTURE_CONFIG", c.DataCaptureConfig)
-		set("STUB_CAPTURE_DESTINATION", c.CaptureDestination)
-		if c.CaptureFlushInterval > 0 {
-			env["STUB_CAPTURE_FLUSH_INTERVAL"] = c.CaptureFlushInterval.String()
+		env, err := c.env()
+		if err != nil {
+			return err
 		}
 		return testcontainers.WithEnv(env)(req)
 	}
+}
+
+// env is the container environment that configures cmd/stub-endpoint.
+func (c StubConfig) env() (map[string]string, error) {
+	one := c.EndpointName != "" || c.ModelDataURL != "" || c.Variant != "" || c.DataCaptureConfig != "" || c.CaptureDestination != ""
+	switch {
+	case c.ServeSageMaker && one:
+		return nil, errors.New("sconescontainer: StubConfig: ServeSageMaker serves the endpoints CreateEndpoint makes; leave the endpoint, model and capture fields empty")
+	case !c.ServeSageMaker && c.EndpointName == "":
+		return nil, errors.New("sconescontainer: StubConfig: EndpointName is required")
+	case !c.ServeSageMaker && c.ModelDataURL == "":
+		return nil, errors.New("sconescontainer: StubConfig: ModelDataURL is required")
+	}
+	env := map[string]string{
+		"AWS_REGION":            or(c.Region, "us-east-1"),
+		"AWS_ACCESS_KEY_ID":     or(c.AccessKeyID, "test"),
+		"AWS_SECRET_ACCESS_KEY": or(c.SecretAccessKey, "test"),
+	}
+	set := func(k, v string) {
+		if v != "" {
+			env[k] = v
+		}
+	}
+	if c.ServeSageMaker {
+		env["STUB_SERVE_SAGEMAKER"] = "true"
+	}
+	set("STUB_ENDPOINT_NAME", c.EndpointName)
+	set("STUB_MODEL_DATA_URL", c.ModelDataURL)
+	set("STUB_VARIANT", c.Variant)
+	set("AWS_ENDPOINT_URL_S3", c.S3Endpoint)
+	set("STUB_DATA_CAPTURE_CONFIG", c.DataCaptureConfig)
+	set("STUB_CAPTURE_DESTINATION", c.CaptureDestination)
+	if c.CaptureFlushInterval > 0 {
+		env["STUB_CAPTURE_FLUSH_INTERVAL"] = c.CaptureFlushInterval.String()
+	}
+	return env, nil
 }
 
 func or(v, def string) string {

@@ -51,6 +51,9 @@ tagged scones:stack=<stack>.`,
 				return err
 			}
 			defer s.Close()
+			if err := requireStub(c.Context, s.env.Profile); err != nil {
+				return err
+			}
 			arch := c.String("arch")
 			if arch != "" && arch != "x86_64" && arch != "arm64" {
 				return fmt.Errorf("--arch %q: want x86_64 or arm64", arch)
@@ -88,6 +91,9 @@ func trainCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
+			if err := requireStub(c.Context, s.env.Profile); err != nil {
+				return err
+			}
 			res, err := pipeline.Train(c.Context, s.env, trainOptions(c))
 			if err != nil {
 				return err

@@ -53,6 +53,7 @@ func newApp() *cli.App {
 			monitorCommand(),
 			destroyCommand(),
 			emulatorCommand(),
+			stubCommand(),
 			packageCommand(),
 			versionCommand(),
 		},

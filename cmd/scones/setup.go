@@ -59,10 +59,7 @@ func openSession(c *cli.Context, mutating bool) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := profile.Resolve(profile.Options{
-		Profile: c.String("profile"), ConfigPath: c.String("config"), Endpoint: c.String("endpoint"),
-		Region: c.String("region"), Bucket: c.String("bucket"),
-	})
+	p, err := resolveProfile(c)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +93,14 @@ func openSession(c *cli.Context, mutating bool) (*session, error) {
 		}
 	}
 	return s, nil
+}
+
+// resolveProfile resolves the profile the global flags choose.
+func resolveProfile(c *cli.Context) (*profile.Profile, error) {
+	return profile.Resolve(profile.Options{
+		Profile: c.String("profile"), ConfigPath: c.String("config"), Endpoint: c.String("endpoint"),
+		Region: c.String("region"), Bucket: c.String("bucket"),
+	})
 }
 
 // yesFlag lets `scones <command> --yes` work as well as the global
