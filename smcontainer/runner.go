@@ -73,6 +73,14 @@ const (
 	modulePath        = "github.com/scones/scones" // this module
 )
 
+// HostEnv asks a serving program to listen on 127.0.0.1, set to that by
+// every Serve, rather than on the contract's 0.0.0.0: here the program runs
+// as a process or in a container on the host's network, where 0.0.0.0
+// would open its port to the network (and on macOS ask the user to allow
+// it). The image-classifier honours it; a program that does not still
+// works.
+const HostEnv = "SCONES_SERVE_HOST"
+
 // Program is a local binary that honours the SageMaker container contract.
 type Program struct {
 	// Name identifies the program (and its Docker image repository).
@@ -376,7 +384,7 @@ func (r *Runner) processServe(ctx context.Context, prog Program, spec Spec, port
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	cmd := r.command(runCtx, prog, bin, spec, "serve", []string{portEnv + "=" + strconv.Itoa(port)})
+	cmd := r.command(runCtx, prog, bin, spec, "serve", []string{portEnv + "=" + strconv.Itoa(port), HostEnv + "=127.0.0.1"})
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return nil, fmt.Errorf("smcontainer: start %s serve: %w", prog.Name, err)

@@ -142,11 +142,15 @@ func TestProcessTrainAndServe(t *testing.T) {
 	if !strings.Contains(out.String(), "Epoch[2] Validation-accuracy=0.600000") {
 		t.Errorf("output: %q", out.String())
 	}
-	inst, err := r.Serve(context.Background(), Spec{Name: "ep1", Kind: "endpoint", Image: "fake:1", Root: root, StartupTimeout: 10 * time.Second})
+	var serveOut lines
+	inst, err := r.Serve(context.Background(), Spec{Name: "ep1", Kind: "endpoint", Image: "fake:1", Root: root, StartupTimeout: 10 * time.Second, Output: serveOut.add})
 	if err != nil {
 		t.Fatal(err)
 	}
 	invokeFake(t, inst.URL)
+	if !strings.Contains(serveOut.String(), "fakealgo listening on 127.0.0.1:") {
+		t.Errorf("serve output %q: want it listening on 127.0.0.1 (HostEnv)", serveOut.String())
+	}
 	if err := inst.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}

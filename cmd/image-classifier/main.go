@@ -13,7 +13,9 @@
 //
 // serve loads the model from <root>/model (the model file, or a
 // model.tar.gz containing it) and answers GET /ping and POST /invocations.
-// It listens on 0.0.0.0:8080, or on the port in SAGEMAKER_BIND_TO_PORT, or
+// It listens on 0.0.0.0:8080, or on the port in SAGEMAKER_BIND_TO_PORT and
+// the address in SCONES_SERVE_HOST (which scones' runner sets to 127.0.0.1
+// when the program runs on the host, as a process or on its network), or
 // on --addr (e.g. 127.0.0.1:0 for tests). Once listening it prints one line
 // "image-classifier listening on <host:port>" to stdout.
 //
@@ -60,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fsFlags := flag.NewFlagSet("image-classifier "+cmd, flag.ContinueOnError)
 	fsFlags.SetOutput(stderr)
 	root := fsFlags.String("ml-root", "", "SageMaker root directory (default $"+classifier.MLRootEnv+" or "+classifier.DefaultMLRoot+")")
-	addr := fsFlags.String("addr", "", "serve: listen address (default 0.0.0.0:$SAGEMAKER_BIND_TO_PORT or 0.0.0.0:8080)")
+	addr := fsFlags.String("addr", "", "serve: listen address (default ${SCONES_SERVE_HOST:-0.0.0.0}:${SAGEMAKER_BIND_TO_PORT:-8080})")
 	if err := fsFlags.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -107,7 +109,11 @@ func serve(ctx context.Context, root, addr string, stdout, stderr io.Writer) err
 		if port == "" {
 			port = "8080"
 		}
-		addr = net.JoinHostPort("0.0.0.0", port)
+		host := os.Getenv("SCONES_SERVE_HOST")
+		if host == "" {
+			host = "0.0.0.0"
+		}
+		addr = net.JoinHostPort(host, port)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -95,6 +95,9 @@ func TestTrainAndServeInProcess(t *testing.T) {
 	}
 	go io.Copy(io.Discard, pr)
 	addr := strings.TrimSpace(strings.TrimPrefix(line, "image-classifier listening on "))
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("listening on %q, want 127.0.0.1 (SCONES_SERVE_HOST)", addr)
+	}
 	resp, err := http.Post("http://"+addr+"/invocations", "image/png", bytes.NewReader(stripes(1, 0)))
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +165,10 @@ func TestBinaryContract(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("train: %v\n%s", err, out)
 	}
-	srv := exec.Command(bin, "serve", "--ml-root", root, "--addr", "127.0.0.1:0")
+	// As scones' runner starts it on the host: the contract's port
+	// variable, and SCONES_SERVE_HOST so as not to listen on every address.
+	srv := exec.Command(bin, "serve", "--ml-root", root)
+	srv.Env = append(os.Environ(), "SAGEMAKER_BIND_TO_PORT=0", "SCONES_SERVE_HOST=127.0.0.1")
 	stdout, _ := srv.StdoutPipe()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -109,8 +110,13 @@ func serve(root string) {
 		}
 		fmt.Fprintf(w, `{"bytes":%d,"model":%s}`, len(body), model)
 	})
-	fmt.Println("fakealgo listening on", port)
-	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux}
+	host := os.Getenv("SCONES_SERVE_HOST")
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	addr := net.JoinHostPort(host, port)
+	fmt.Println("fakealgo listening on", addr)
+	srv := &http.Server{Addr: addr, Handler: mux}
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
