@@ -40,7 +40,7 @@ func verifySignature(r *http.Request, creds map[string]string, now time.Time) er
 	case auth != "":
 		return verifyHeaderSignature(r, creds)
 	case v4Query:
-		return verifyPresigned(r, creds, now)
+		return verifyPresigned(r, q, creds, now)
 	case isSigV2Query(r.PostForm): // a query-protocol form body, parsed by queryService
 		return verifyQuerySigV2(r, creds, now)
 	}
@@ -172,8 +172,9 @@ func signedCopy(r *http.Request, signed []string) (*http.Request, error) {
 	return clone, nil
 }
 
-func verifyPresigned(r *http.Request, creds map[string]string, now time.Time) error {
-	q := r.URL.Query()
+// verifyPresigned checks a presigned SigV4 URL; q is r.URL.Query(), which
+// it consumes.
+func verifyPresigned(r *http.Request, q url.Values, creds map[string]string, now time.Time) error {
 	scope, ok := parseScope(q.Get("X-Amz-Credential"))
 	if !ok {
 		return sigErr(http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Credential must be AKID/date/region/service/aws4_request")
