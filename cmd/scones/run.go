@@ -34,6 +34,9 @@ else failed.`,
 				return err
 			}
 			defer s.Close()
+			if err := requireStub(c.Context, s.env.Profile); err != nil {
+				return err
+			}
 			opts := pipeline.RunOptions{Count: c.Int("count"), Concurrency: c.Int("concurrency"), Seed: c.Int64("seed"), Progress: true}
 			run := pipeline.Run
 			if c.Bool("all") {
