@@ -23,6 +23,9 @@ func destroyCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
+			if err := requireStub(c.Context, s.env.Profile); err != nil {
+				return err
+			}
 			found, err := pipeline.Destroy(c.Context, s.env, pipeline.DestroyOptions{KeepBucket: c.Bool("keep-bucket"), DryRun: true})
 			if err != nil {
 				return err

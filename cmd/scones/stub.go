@@ -125,9 +125,9 @@ func stubAddr(u string) (string, error) {
 }
 
 // requireStub checks, for the localstack profile, that the SageMaker
-// endpoint answers at all, so that train, deploy and run say what to start
-// before changing anything, rather than failing halfway (or in every
-// execution) on a refused connection. Any HTTP answer will do: the endpoint may be something other
+// endpoint answers at all, so that train, deploy, run and destroy say what
+// to start before changing anything, rather than failing halfway (or in
+// every execution) on a refused connection. Any HTTP answer will do: the endpoint may be something other
 // than the stub.
 func requireStub(ctx context.Context, p *profile.Profile) error {
 	if p.Name != profile.LocalStack {

@@ -37,7 +37,7 @@ func TestStubAddr(t *testing.T) {
 }
 
 // `scones stub` starts the stub SageMaker container for the localstack
-// profile, which train, deploy and run ask for until it answers; a second start
+// profile, which train, deploy, run and destroy ask for until it answers; a second start
 // leaves it alone, and --stop removes it. The whole pipeline through it is
 // integration/TestPipelineInContainer's (there with testcontainers-go).
 func TestStubCommand(t *testing.T) {
@@ -62,7 +62,7 @@ func TestStubCommand(t *testing.T) {
 		return run(t, append([]string{"--profile", "localstack", "--config", config, "--endpoint", srv.URL()}, args...)...)
 	}
 
-	for _, cmd := range []string{"train", "deploy", "run"} {
+	for _, cmd := range []string{"train", "deploy", "run", "destroy"} {
 		if _, err := cli(cmd, "--yes"); err == nil || !strings.Contains(err.Error(), "start it with `scones --profile localstack stub`") {
 			t.Fatalf("%s with no stub: %v, want the hint to start it", cmd, err)
 		}
