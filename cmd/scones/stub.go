@@ -96,6 +96,9 @@ command ends; a second start leaves a running one alone. Needs Docker.`,
 			if err != nil {
 				return err
 			}
+			if err := answers(c.Context, p.Endpoints[profile.S3]); err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "note: nothing answers at %s yet; the stub keeps SageMaker's data in that S3, so start LocalStack (or scones-emulator) there before training (%v)\n", p.Endpoints[profile.S3], err)
+			}
 			verb := "already running"
 			if started {
 				verb = "started"
@@ -127,22 +130,30 @@ func stubAddr(u string) (string, error) {
 // requireStub checks, for the localstack profile, that the SageMaker
 // endpoint answers at all, so that train, deploy, run and destroy say what
 // to start before changing anything, rather than failing halfway (or in
-// every execution) on a refused connection. Any HTTP answer will do: the endpoint may be something other
-// than the stub.
+// every execution) on a refused connection. Any HTTP answer will do: the
+// endpoint may be something other than the stub.
 func requireStub(ctx context.Context, p *profile.Profile) error {
 	if p.Name != profile.LocalStack {
 		return nil
 	}
 	sm := p.Endpoints[profile.SageMaker]
+	if err := answers(ctx, sm+"/ping"); err != nil {
+		return fmt.Errorf("SageMaker for the localstack profile, the stub endpoint at %s, does not answer; start it with `scones --profile localstack stub` (%w)", sm, err)
+	}
+	return nil
+}
+
+// answers checks that something answers HTTP at u, whatever the status.
+func answers(ctx context.Context, u string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, sm+"/ping", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return fmt.Errorf("the sagemaker endpoint %q: %w", sm, err)
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("SageMaker for the localstack profile, the stub endpoint at %s, does not answer; start it with `scones --profile localstack stub` (%w)", sm, err)
+		return err
 	}
 	resp.Body.Close()
 	return nil
