@@ -46,6 +46,10 @@ func TestBadInputErrors(t *testing.T) {
 	client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("empty"), Key: aws.String("test.lst"), Body: strings.NewReader("")})
 	badConfig := filepath.Join(t.TempDir(), "scones.yaml")
 	os.WriteFile(badConfig, []byte("profiles:\n  local:\n    regoin: eu-west-1\n"), 0o644)
+	splitStub := filepath.Join(t.TempDir(), "scones.yaml")
+	os.WriteFile(splitStub, []byte("profiles:\n  localstack:\n    endpoints:\n      sagemaker: http://localhost:8081\n"), 0o644)
+	remoteStub := filepath.Join(t.TempDir(), "scones.yaml")
+	os.WriteFile(remoteStub, []byte("profiles:\n  localstack:\n    endpoints:\n      sagemaker: http://stub-endpoint:8080\n      sagemaker_runtime: http://stub-endpoint:8080\n"), 0o644)
 
 	cases := []struct {
 		name string
@@ -62,6 +66,10 @@ func TestBadInputErrors(t *testing.T) {
 		{"bad count", []string{"--endpoint", srv.URL(), "--bucket", "empty", "run", "--count", "0"}, "--count 0: want at least 1"},
 		{"endpoint with aws", []string{"--profile", "aws", "--endpoint", srv.URL(), "run"}, "--endpoint cannot be used with the aws profile"},
 		{"bad since", []string{"monitor", "--source", t.TempDir(), "--since", "yesterday"}, "yesterday"},
+		{"stub outside localstack", []string{"stub"}, "the stub serves SageMaker for the localstack profile (--profile localstack); the local profile has its own"},
+		{"stub listen on another port", []string{"--profile", "localstack", "stub", "--listen", "0.0.0.0:9999"}, `--listen "0.0.0.0:9999": want HOST:PORT on the sagemaker endpoint's port`},
+		{"stub for a remote endpoint", []string{"--profile", "localstack", "--config", remoteStub, "stub"}, "is not on this machine"},
+		{"stub for two addresses", []string{"--profile", "localstack", "--config", splitStub, "stub"}, "the stub serves SageMaker and SageMaker Runtime at one address, but the profile has sagemaker http://localhost:8081 and sagemaker_runtime http://localhost:8080"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
