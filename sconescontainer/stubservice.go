@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,9 +45,11 @@ type StubServiceOptions struct {
 // next ones use it, StopStubService removes it. It is made through the
 // Docker API directly, so that no testcontainers-go reaper can end it.
 //
-// A container of that name that already runs and answers at o.Addr is left
-// as it is, and started is false; one that is stopped or does not answer is
-// replaced. If something else answers at o.Addr, nothing is started.
+// A container of that name that already runs, answers at o.Addr and was
+// made from this image with this configuration is left as it is, and
+// started is false; any other container of that name (stopped, not
+// answering, from an older image, configured otherwise) is replaced. If
+// something else answers at o.Addr, nothing is started.
 func StartStubService(ctx context.Context, image string, o StubServiceOptions) (started bool, err error) {
 	env, err := o.Config.env()
 	if err != nil {
@@ -67,21 +70,6 @@ func StartStubService(ctx context.Context, image string, o StubServiceOptions) (
 	defer provider.Close()
 	cli := provider.Client()
 
-	answers := pingProbe(ctx, base) == nil
-	old, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
-	switch {
-	case err == nil && old.Container.State != nil && old.Container.State.Running && answers:
-		return false, nil
-	case err == nil:
-		if _, err := cli.ContainerRemove(ctx, name, client.ContainerRemoveOptions{Force: true}); err != nil {
-			return false, fmt.Errorf("sconescontainer: remove the old %s container: %w", name, err)
-		}
-	case !errdefs.IsNotFound(err):
-		return false, fmt.Errorf("sconescontainer: inspect %s: %w", name, err)
-	case answers:
-		return false, fmt.Errorf("sconescontainer: something other than the %s container already answers at %s; stop it, or give the stub another address", name, base)
-	}
-
 	env["STUB_ADDR"] = o.Addr
 	cfg := &container.Config{Image: image, Labels: map[string]string{"scones.stub": "sagemaker"}}
 	host := &container.HostConfig{NetworkMode: "host"}
@@ -97,6 +85,25 @@ func StartStubService(ctx context.Context, image string, o StubServiceOptions) (
 		cfg.Env = append(cfg.Env, k+"="+v)
 	}
 	sort.Strings(cfg.Env)
+
+	answers := pingProbe(ctx, base) == nil
+	old, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	switch {
+	case err == nil && old.Container.State != nil && old.Container.State.Running && answers && sameStub(ctx, cli, old.Container, cfg, host):
+		return false, nil
+	case err == nil:
+		// Stopped, not answering, or made from another image or with
+		// another configuration: replaced, so that the stub runs what
+		// the caller asked for.
+		if _, err := cli.ContainerRemove(ctx, name, client.ContainerRemoveOptions{Force: true}); err != nil {
+			return false, fmt.Errorf("sconescontainer: remove the old %s container: %w", name, err)
+		}
+	case !errdefs.IsNotFound(err):
+		return false, fmt.Errorf("sconescontainer: inspect %s: %w", name, err)
+	case answers:
+		return false, fmt.Errorf("sconescontainer: something other than the %s container already answers at %s; stop it, or give the stub another address", name, base)
+	}
+
 	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
 	if err != nil {
 		if errdefs.IsNotFound(err) {
@@ -138,6 +145,26 @@ func StartStubService(ctx context.Context, image string, o StubServiceOptions) (
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// sameStub reports whether the running container c was made from the
+// image cfg names (as it is now: a rebuilt image is another one) with
+// cfg's environment and user and host's mounts.
+func sameStub(ctx context.Context, cli client.APIClient, c container.InspectResponse, cfg *container.Config, host *container.HostConfig) bool {
+	img, err := cli.ImageInspect(ctx, cfg.Image)
+	if err != nil || c.Config == nil || c.HostConfig == nil || img.ID != c.Image || c.Config.User != cfg.User || !slices.Equal(c.HostConfig.Binds, host.Binds) {
+		return false
+	}
+	have := map[string]bool{}
+	for _, e := range c.Config.Env { // the image's ENV lines as well as ours
+		have[e] = true
+	}
+	for _, e := range cfg.Env {
+		if !have[e] {
+			return false
+		}
+	}
+	return true
 }
 
 // StopStubService removes the container name (StartStubService's), killing

@@ -28,7 +28,8 @@ profile's S3. This builds its image from the source tree (FROM scratch; only
 what changed is rebuilt), and runs it as the container ` + sconescontainer.StubServiceName + `
 on the host's network, listening where the profile's sagemaker endpoint
 points (default ` + profile.DefaultStubEndpoint + `). It keeps running after this
-command ends; a second start leaves a running one alone. Needs Docker.`,
+command ends; a second start leaves a running one alone unless its image
+or configuration changed, when it replaces it. Needs Docker.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "stop", Usage: "remove the container"},
 			&cli.StringFlag{Name: "container", Value: sconescontainer.StubServiceName, Usage: "the container's `NAME`"},

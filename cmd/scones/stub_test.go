@@ -37,8 +37,9 @@ func TestStubAddr(t *testing.T) {
 }
 
 // `scones stub` starts the stub SageMaker container for the localstack
-// profile, which train, deploy, run and destroy ask for until it answers; a second start
-// leaves it alone, and --stop removes it. The whole pipeline through it is
+// profile, which train, deploy, run and destroy ask for until it answers; a
+// second start leaves it alone, one with another configuration replaces
+// it, and --stop removes it. The whole pipeline through it is
 // integration/TestPipelineInContainer's (there with testcontainers-go).
 func TestStubCommand(t *testing.T) {
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
@@ -79,6 +80,20 @@ func TestStubCommand(t *testing.T) {
 	}
 	if out, err := cli("stub", "--container", name); err != nil || !strings.Contains(out, "already running") {
 		t.Fatalf("second stub: %v\n%s", err, out)
+	}
+	// Asked for another configuration, it replaces the container; asked
+	// again, it leaves it.
+	dataDir := t.TempDir()
+	for _, want := range []string{"started", "already running"} {
+		if out, err := cli("stub", "--container", name, "--data-dir", dataDir); err != nil || !strings.Contains(out, want+": SageMaker at "+sm) {
+			t.Fatalf("stub --data-dir: %v\n%s\nwant %q", err, out, want)
+		}
+	}
+	if _, err := c.ListEndpoints(context.Background(), &sagemaker.ListEndpointsInput{}); err != nil {
+		t.Fatalf("ListEndpoints at the replaced stub: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "state.db")); err != nil {
+		t.Errorf("the stub keeps no state in --data-dir: %v", err)
 	}
 	if out, err := cli("stub", "--stop", "--container", name); err != nil || !strings.Contains(out, "removed the "+name) {
 		t.Fatalf("stub --stop: %v\n%s", err, out)
