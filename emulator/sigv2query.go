@@ -135,17 +135,8 @@ func stringToSignQueryV2(method, host, path string, p url.Values) string {
 			if i > 0 || j > 0 {
 				b.WriteByte('&')
 			}
-			b.WriteString(rfc3986Escape(k) + "=" + rfc3986Escape(v))
+			b.WriteString(awsapi.PercentEncode(k) + "=" + awsapi.PercentEncode(v))
 		}
 	}
 	return b.String()
-}
-
-// rfc3986Escape percent-encodes every byte but RFC 3986's unreserved
-// characters (A-Z a-z 0-9 - _ . ~), in upper-case hex.
-func rfc3986Escape(s string) string {
-	// url.QueryEscape is close: it also leaves the unreserved characters
-	// alone, but writes a space as "+" and leaves nothing else; mending
-	// its output is simpler than a loop of our own.
-	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }

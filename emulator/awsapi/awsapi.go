@@ -107,6 +107,17 @@ func NewRequestID() string {
 	return string(u[:])
 }
 
+// PercentEncode percent-encodes every byte of s but RFC 3986's unreserved
+// characters (A-Z a-z 0-9 - _ . ~), in upper-case hex: a space is %20,
+// never "+" (which boto3 would not decode back in a policy). IAM returns
+// policy documents so, and query-protocol SigV2 canonicalises parameters
+// so.
+func PercentEncode(s string) string {
+	// url.QueryEscape leaves the same characters alone but writes a space
+	// as "+"; mending its output is simpler than a loop of our own.
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
 // ParseQueryForm reads a query-protocol request (IAM, STS): form-encoded
 // parameters from the body of a POST or the URL of a GET. It returns the
 // Action and all parameters.

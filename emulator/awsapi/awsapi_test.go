@@ -49,3 +49,11 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+// Spaces, '+', '/' and non-ASCII are percent-encoded, upper-case; RFC
+// 3986's unreserved characters are left alone.
+func TestPercentEncode(t *testing.T) {
+	if got := PercentEncode("a b+c/d~e_f.g-h\u00e9"); got != "a%20b%2Bc%2Fd~e_f.g-h%C3%A9" {
+		t.Errorf("PercentEncode = %q", got)
+	}
+}

@@ -80,7 +80,7 @@ func (r *Role) xml() roleXML {
 		Path: r.Path, RoleName: r.RoleName, RoleID: r.RoleID, Arn: r.Arn,
 		CreateDate: r.CreateDate.UTC().Format(isoFormat),
 		// IAM returns policy documents URL-encoded.
-		AssumeRolePolicyDocument: encodePolicy(r.AssumeRolePolicyDocument),
+		AssumeRolePolicyDocument: awsapi.PercentEncode(r.AssumeRolePolicyDocument),
 		Description:              r.Description, MaxSessionDuration: r.MaxSessionDuration, Tags: r.Tags,
 	}
 }
@@ -202,7 +202,7 @@ func (s *Service) dispatch(action string, p url.Values) (any, error) {
 		if !ok {
 			return nil, errorf(404, "NoSuchEntity", "The role policy with name %s cannot be found.", p.Get("PolicyName"))
 		}
-		return rolePolicyResult{RoleName: role.RoleName, PolicyName: p.Get("PolicyName"), PolicyDocument: encodePolicy(doc)}, nil
+		return rolePolicyResult{RoleName: role.RoleName, PolicyName: p.Get("PolicyName"), PolicyDocument: awsapi.PercentEncode(doc)}, nil
 	case "DeleteRolePolicy":
 		name := p.Get("PolicyName")
 		return nil, s.update(p.Get("RoleName"), func(r *Role) error {
@@ -281,13 +281,6 @@ func (s *Service) dispatch(action string, p url.Values) (any, error) {
 		return tagsResult{Tags: append([]Tag{}, role.Tags...)}, nil
 	}
 	return nil, errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service (scones emulates IAM roles and their policies only)", action)
-}
-
-// encodePolicy URL-encodes a policy document as IAM returns it: RFC 3986
-// percent-encoding, so a space is %20, never "+" (which boto3 would not
-// decode back).
-func encodePolicy(doc string) string {
-	return strings.ReplaceAll(url.QueryEscape(doc), "+", "%20")
 }
 
 func indexOf(list []string, v string) int {
