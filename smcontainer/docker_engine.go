@@ -386,7 +386,7 @@ func (r *Runner) waitExit(ctx context.Context, c *dockerContainer, every time.Du
 }
 
 func (r *Runner) dockerServe(ctx context.Context, prog Program, spec Spec, port int) (*Instance, error) {
-	c, err := r.startContainer(ctx, prog, spec, "serve", map[string]string{portEnv: strconv.Itoa(port), HostEnv: "127.0.0.1"})
+	c, err := r.startContainer(ctx, prog, spec, "serve", serveEnv(port))
 	if err != nil {
 		return nil, err
 	}

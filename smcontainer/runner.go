@@ -81,6 +81,12 @@ const (
 // works.
 const HostEnv = "SCONES_SERVE_HOST"
 
+// serveEnv is the environment of `<program> serve`, in either mode: the
+// contract's port, and HostEnv.
+func serveEnv(port int) map[string]string {
+	return map[string]string{portEnv: strconv.Itoa(port), HostEnv: "127.0.0.1"}
+}
+
 // Program is a local binary that honours the SageMaker container contract.
 type Program struct {
 	// Name identifies the program (and its Docker image repository).
@@ -244,14 +250,16 @@ func (e *ExitError) Error() string { return "exit code: " + strconv.Itoa(e.Code)
 
 // command builds the exec.Cmd of a process-mode run: environment, output
 // logging, and SIGTERM-then-SIGKILL on ctx cancellation.
-func (r *Runner) command(ctx context.Context, prog Program, bin string, spec Spec, verb string, extraEnv []string) *exec.Cmd {
+func (r *Runner) command(ctx context.Context, prog Program, bin string, spec Spec, verb string, extraEnv map[string]string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, bin, verb)
 	cmd.Env = os.Environ()
 	cmd.Env = append(cmd.Env, prog.RootEnv+"="+spec.Root)
 	for k, v := range spec.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Env = append(cmd.Env, extraEnv...)
+	for k, v := range extraEnv {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	cmd.Dir = spec.Root
 	dieWithParent(cmd)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -384,7 +392,7 @@ func (r *Runner) processServe(ctx context.Context, prog Program, spec Spec, port
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	cmd := r.command(runCtx, prog, bin, spec, "serve", []string{portEnv + "=" + strconv.Itoa(port), HostEnv + "=127.0.0.1"})
+	cmd := r.command(runCtx, prog, bin, spec, "serve", serveEnv(port))
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return nil, fmt.Errorf("smcontainer: start %s serve: %w", prog.Name, err)
