@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -71,7 +70,8 @@ or configuration changed, when it replaces it. Needs Docker.`,
 				return err
 			}
 			if l := c.String("listen"); l != "" {
-				if _, port, err := net.SplitHostPort(l); err != nil || port != addr[strings.LastIndex(addr, ":")+1:] {
+				_, want, _ := net.SplitHostPort(addr)
+				if _, port, err := net.SplitHostPort(l); err != nil || port != want {
 					return fmt.Errorf("--listen %q: want HOST:PORT on the sagemaker endpoint's port (%s)", l, sm)
 				}
 				addr = l
