@@ -217,8 +217,8 @@ func (s *Server) Listen(ctx context.Context) error {
 	// poller (an eventfd write and a context switch on about half the
 	// requests). Dropping it gained 2% of PutObject throughput at
 	// concurrency 8 and 4% at concurrency 1 (docs/BENCHMARKS.md, session
-	// 5). The emulator serves local clients;
-	// a slow-header client holds one goroutine, as an idle one already does.
+	// 5). The emulator serves local clients; a slow-header client holds
+	// one goroutine, as an idle one already does.
 	s.http = &http.Server{Handler: s.handler}
 	s.ready = true
 	srv := s.http
