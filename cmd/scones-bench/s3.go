@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ func s3Command() *cli.Command {
 			&cli.BoolFlag{Name: "processes", Usage: "run the emulator (scones-emulator) and the floors each in a process of its own instead of in this one, and report each server's CPU per operation"},
 			&cli.BoolFlag{Name: "aws-floor", Usage: "add a second floor that does only what AWS's S3 API demands of any server: MD5 ETag, CRC32 (or else x-amz-content-sha256) checked, the object kept, AWS's response headers"},
 			&cli.BoolFlag{Name: "same-binary", Usage: "with --processes: also run the emulator served by this binary (scones-bench), the floors' own, so that the comparison does not depend on how each binary is laid out"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of this process to `FILE`, the client's work labelled with the target it measured (target) and the case (case): `go tool pprof -tags FILE` gives the client's CPU time per target, which the server's work can raise when both share the cores"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
@@ -143,6 +145,11 @@ func s3Command() *cli.Command {
 				}
 				benches = append(benches, b)
 			}
+			stopProfile, err := startCPUProfile(c.String("cpuprofile"))
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			rounds := c.Int("rounds")
 			// The emulator's throughput over the floor's, round by round:
 			// their spread says how far one run's ratio can be trusted.
@@ -156,7 +163,12 @@ func s3Command() *cli.Command {
 					var round []result
 					for i, b := range benches {
 						cpu0 := processCPU(targets[i].pid)
-						r := measure(ctx, b.name, cs.op, cs.conc, d/time.Duration(rounds), b.op(cs.op))
+						var r result
+						// The workers inherit the labels; the servers'
+						// goroutines, started by their listeners, do not.
+						pprof.Do(ctx, pprof.Labels("target", b.name, "case", fmt.Sprintf("%s c%d", cs.op, cs.conc)), func(ctx context.Context) {
+							r = measure(ctx, b.name, cs.op, cs.conc, d/time.Duration(rounds), b.op(cs.op))
+						})
 						serverCPU[ci*len(benches)+i] += processCPU(targets[i].pid) - cpu0
 						round = append(round, r)
 						merged[i] = mergeResults(merged[i], r)
