@@ -75,9 +75,11 @@ func verifyQuerySigV2(r *http.Request, creds map[string]string, now time.Time) e
 	if err := checkQueryTime(p, now); err != nil {
 		return err
 	}
-	secret, ok := creds[p.Get("AWSAccessKeyId")]
-	if !ok {
-		return sigErr(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+	// Query-protocol services (IAM, STS) are never S3, so an unknown key
+	// is their InvalidClientTokenId.
+	secret, err := secretFor(creds, p.Get("AWSAccessKeyId"), "")
+	if err != nil {
+		return err
 	}
 	h := hmac.New(mac, []byte(secret))
 	h.Write([]byte(stringToSignQueryV2(r.Method, r.Host, r.URL.Path, p)))

@@ -49,7 +49,7 @@ func TestVerifyQuerySigV2Refusals(t *testing.T) {
 		{strings.Replace(base, "SignatureVersion=2", "SignatureVersion=1", 1) + "&Timestamp=2026-11-26T09:00:00Z", "InvalidParameterValue", "SignatureVersion 1"},
 		{strings.Replace(base, "HmacSHA256", "HmacMD5", 1) + "&Timestamp=2026-11-26T09:00:00Z", "InvalidParameterValue", "SignatureMethod HmacMD5"},
 		{strings.Replace(base, "&Signature=x", "", 1) + "&Timestamp=2026-11-26T09:00:00Z", "MissingParameter", "Signature"},
-		{strings.Replace(base, "AWSAccessKeyId=test", "AWSAccessKeyId=nobody", 1) + "&Timestamp=2026-11-26T09:00:00Z", "InvalidClientTokenId", "security token"},
+		{strings.Replace(base, "AWSAccessKeyId=test", "AWSAccessKeyId=nobody", 1) + "&Timestamp=2026-11-26T09:00:00Z", "InvalidClientTokenId", "unknown access key nobody"},
 		{base + "&Timestamp=2026-11-26T09:00:00Z", "SignatureDoesNotMatch", "signature we calculated"},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(c.form))
