@@ -216,7 +216,7 @@ func s3Command() *cli.Command {
 					if targets[k%len(benches)].pid == 0 {
 						continue
 					}
-					fmt.Printf("| %s | %s | %d | %.1f µs |\n", r.target, r.op, r.concurrency, float64(serverCPU[k].Microseconds())/float64(r.ops))
+					fmt.Printf("| %s | %s | %d | %.1f µs |\n", r.target, r.op, r.concurrency, microsPerOp(serverCPU[k], r.ops))
 				}
 			}
 			return nil
@@ -326,11 +326,16 @@ func loadCommand() *cli.Command {
 			cpu := processCPU(pid) - cpu0
 			printResults([]result{r})
 			if pid != 0 && r.ops > 0 {
-				fmt.Printf("\nserver CPU per operation: %.1f µs\n", float64(cpu.Nanoseconds())/1e3/float64(r.ops))
+				fmt.Printf("\nserver CPU per operation: %.1f µs\n", microsPerOp(cpu, r.ops))
 			}
 			return nil
 		},
 	}
+}
+
+// microsPerOp is a server's CPU time over the operations it served, in µs.
+func microsPerOp(cpu time.Duration, ops int) float64 {
+	return float64(cpu.Nanoseconds()) / 1e3 / float64(ops)
 }
 
 // serveEmulatorCommand serves the emulator from this binary, for s3
