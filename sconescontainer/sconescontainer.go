@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -113,7 +115,36 @@ func dockerProvider(ctx context.Context) (p *testcontainers.DockerProvider, err 
 		p.Close()
 		return nil, fmt.Errorf("%w: %w", ErrDockerUnavailable, err)
 	}
+	if err := checkDockerHost(ctx, p.Client().DaemonHost()); err != nil {
+		p.Close()
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkDockerHost refuses a DOCKER_HOST that does not answer. Where it
+// does not, testcontainers-go goes on to the next place it knows (the
+// default socket among them) and would build and run on a daemon the user
+// did not name; the docker CLI refuses instead, and so does this. got is
+// the daemon testcontainers-go settled on: a DOCKER_HOST that answers but
+// is not it (testcontainers-go's own tc.host setting comes first) is left
+// to that setting.
+func checkDockerHost(ctx context.Context, got string) error {
+	want := os.Getenv(client.EnvOverrideHost)
+	if want == "" || want == got {
+		return nil
+	}
+	cli, err := client.New(client.FromEnv)
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err = cli.Ping(pctx, client.PingOptions{})
+		cancel()
+		cli.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: DOCKER_HOST=%s does not answer (%v); unset it to use %s", ErrDockerUnavailable, want, err, got)
+	}
+	return nil
 }
 
 // BaseEndpoint is the emulator's URL on the host, http://127.0.0.1:<mapped

@@ -511,6 +511,48 @@ func TestNoDocker(t *testing.T) {
 	}
 }
 
+// TestUnreachableDockerHost: a DOCKER_HOST that does not answer is refused,
+// where testcontainers-go alone would fall back to the default socket and
+// build and run there. Its choice of host is made once per process, so the
+// check runs in a child.
+func TestUnreachableDockerHost(t *testing.T) {
+	if os.Getenv("SCONESCONTAINER_BAD_HOST_CHILD") == "1" {
+		ctx := t.Context()
+		want := "DOCKER_HOST=" + os.Getenv("DOCKER_HOST") + " does not answer"
+		_, err := sconescontainer.Run(ctx, sconescontainer.DefaultImage)
+		if !errors.Is(err, sconescontainer.ErrDockerUnavailable) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Run: %v, want ErrDockerUnavailable with %q", err, want)
+		}
+		_, err = sconescontainer.BuildImage(ctx, "")
+		if !errors.Is(err, sconescontainer.ErrDockerUnavailable) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("BuildImage: %v, want ErrDockerUnavailable with %q", err, want)
+		}
+		fmt.Println("refused:", err)
+		return
+	}
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	// Meaningful only where testcontainers-go has a daemon to fall back to.
+	testcontainers.SkipIfProviderIsNotHealthy(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), exe, "-test.run=^TestUnreachableDockerHost$", "-test.v")
+	cmd.Env = append(os.Environ(),
+		"SCONESCONTAINER_BAD_HOST_CHILD=1",
+		"DOCKER_HOST=unix://"+t.TempDir()+"/no-docker.sock")
+	out, err := cmd.CombinedOutput()
+	t.Logf("child:\n%s", out)
+	if err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	if !strings.Contains(string(out), "refused:") {
+		t.Errorf("child did not reach its checks")
+	}
+}
+
 func TestOptionsReject(t *testing.T) {
 	for name, opt := range map[string]testcontainers.CustomizeRequestOption{
 		"empty data dir":     sconescontainer.WithDataDir(""),
