@@ -3,7 +3,7 @@
 build:
 	go build -o bin/scones ./cmd/scones
 	go build -o bin/image-classifier ./cmd/image-classifier
-	go build -tags nodocker -o bin/scones-emulator ./cmd/scones-emulator
+	CGO_ENABLED=0 go build -tags nodocker,urfave_cli_no_docs -o bin/scones-emulator ./cmd/scones-emulator
 test:
 	go test ./...
 race:

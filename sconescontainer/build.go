@@ -60,7 +60,7 @@ type imageSpec struct {
 var emulatorSpec = imageSpec{
 	defaultTag: DefaultImage, dockerfile: DockerfilePath, title: "scones emulator",
 	programs: []program{
-		{"scones-emulator", "./cmd/scones-emulator", "nodocker"},
+		{"scones-emulator", "./cmd/scones-emulator", "nodocker,urfave_cli_no_docs"},
 		{"image-classifier", "./cmd/image-classifier", ""},
 	},
 }
@@ -102,7 +102,7 @@ func WithCacheDir(dir string) BuildOption { return func(c *buildConfig) { c.cach
 // (empty: the module containing the working directory) and returns its
 // repo:tag, DefaultImage unless WithImageTag says otherwise.
 //
-// It compiles cmd/scones-emulator (-tags nodocker) and cmd/image-classifier
+// It compiles cmd/scones-emulator (-tags nodocker,urfave_cli_no_docs) and cmd/image-classifier
 // static for Linux on the Docker daemon's architecture, packs them with
 // build/emulator/Dockerfile into a deterministic tar, and hashes it. If an image with that tag
 // already carries the hash in its scones.content-hash label, nothing more

@@ -12,8 +12,9 @@
 //
 // No image registry is assumed to be reachable, so the image is built
 // FROM scratch (build/emulator/Dockerfile) from two static Go binaries,
-// cmd/scones-emulator (built with -tags nodocker: no Docker mode inside the
-// container) and cmd/image-classifier, compiled by BuildImage with
+// cmd/scones-emulator (built with -tags nodocker,urfave_cli_no_docs: no
+// Docker mode inside the container, no man-page writer) and
+// cmd/image-classifier, compiled by BuildImage with
 // GOOS=linux, GOARCH=<the daemon's architecture>, CGO_ENABLED=0, -trimpath
 // and -ldflags "-s -w". The entrypoint is `scones-emulator --addr
 // 0.0.0.0:4566`; the options of Run append flags to it. The image also

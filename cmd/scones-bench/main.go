@@ -78,12 +78,25 @@ func mergeResults(acc, r result) result {
 // buildBinary builds the module's package pkg (with tags) into dir/name,
 // from the working directory, which must be the module root.
 func buildBinary(dir, name, pkg string, tags ...string) (string, error) {
+	return goBuild("", nil, dir, name, pkg, tags...)
+}
+
+// buildEmulator builds scones-emulator into dir as the README builds it.
+func buildEmulator(dir string) (string, error) {
+	return goBuild("", []string{"CGO_ENABLED=0"}, dir, "scones-emulator", "./cmd/scones-emulator", "nodocker", "urfave_cli_no_docs")
+}
+
+// goBuild builds pkg (with tags) into dir/name, from the module at src (""
+// for the working directory), with env added to the go command's.
+func goBuild(src string, env []string, dir, name, pkg string, tags ...string) (string, error) {
 	out := filepath.Join(dir, name)
 	args := []string{"build", "-o", out}
 	if len(tags) > 0 {
 		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	build := exec.Command("go", append(args, pkg)...)
+	build.Dir = src
+	build.Env = append(os.Environ(), env...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		return "", fmt.Errorf("building %s: %w", pkg, err)

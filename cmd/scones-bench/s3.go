@@ -72,7 +72,7 @@ func s3Command() *cli.Command {
 					return err
 				}
 				defer os.RemoveAll(dir)
-				bin, err := buildBinary(dir, "scones-emulator", "./cmd/scones-emulator", "nodocker")
+				bin, err := buildEmulator(dir)
 				if err != nil {
 					return err
 				}

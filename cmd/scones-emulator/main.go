@@ -4,7 +4,15 @@
 //
 // Build it with -tags nodocker to leave out Docker mode for SageMaker
 // containers (testcontainers-go, whose initialisation scans every process on
-// the machine): `go build -tags nodocker ./cmd/scones-emulator`.
+// the machine), urfave_cli_no_docs to leave out urfave/cli's man-page writer
+// (its markdown library's init allocates 214 KB), and CGO_ENABLED=0 to link
+// it statically (no dynamic loader or libc start-up):
+//
+//	CGO_ENABLED=0 go build -tags nodocker,urfave_cli_no_docs ./cmd/scones-emulator
+//
+// Every page a process touches first costs a page fault, and start-up is
+// mostly those; the last two cut a quarter of the time to the first
+// answer (docs/BENCHMARKS.md, session 7).
 package main
 
 import (

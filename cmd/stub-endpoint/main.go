@@ -232,7 +232,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("data capture: %w", err)
 		}
-		writer, err = capture.NewWriter(cc, capture.NewS3Putter(s3c), capture.Options{Endpoint: o.endpoint, Variant: o.variant,
+		writer, err = capture.NewWriter(cc, sagemaker.CapturePutter(s3client.New(s3c)), capture.Options{Endpoint: o.endpoint, Variant: o.variant,
 			FlushInterval: o.flushInterval, Logger: log})
 		if err != nil {
 			return err

@@ -693,10 +693,15 @@ func validName(field, name string) error {
 	return nil
 }
 
-// capturePutter writes capture files through the emulator's S3.
-func (s *Service) capturePutter() capture.Putter {
+// capturePutter writes capture files through the service's S3.
+func (s *Service) capturePutter() capture.Putter { return CapturePutter(s.objects) }
+
+// CapturePutter writes data-capture files to an ObjectStore: the
+// emulator's S3, or another S3 through s3client (the stub endpoint's
+// one-model mode).
+func CapturePutter(objects ObjectStore) capture.Putter {
 	return capture.PutterFunc(func(ctx context.Context, bucket, key string, body []byte) error {
-		_, err := s.objects.PutObject(ctx, bucket, key, body, "application/octet-stream")
+		_, err := objects.PutObject(ctx, bucket, key, body, "application/octet-stream")
 		return err
 	})
 }

@@ -56,8 +56,8 @@ import (
 // Options.FlushInterval is zero.
 const DefaultFlushInterval = time.Second
 
-// Putter stores one object. The emulator's S3 and an aws-sdk-go-v2 S3
-// client (NewS3Putter) implement it.
+// Putter stores one object: sagemaker.CapturePutter gives one over the
+// emulator's S3 or, through s3client, over another.
 type Putter interface {
 	Put(ctx context.Context, bucket, key string, body []byte) error
 }
