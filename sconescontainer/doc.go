@@ -26,9 +26,9 @@
 // The emulator runs as root in the container, so it can write to volumes
 // that Docker creates.
 //
-// BuildImage sends the build context as a tar through testcontainers-go
-// (FromDockerfile with ContextArchive and KeepImage) rather than a
-// directory: the tar is written deterministically (fixed times and owners,
+// BuildImage (package sconesdocker, which builds and runs images with the
+// Docker Engine API alone, so that the scones CLI links no testcontainers-go)
+// sends the build context as a tar rather than a directory: the tar is written deterministically (fixed times and owners,
 // explicit modes, including /tmp's sticky bit, which a directory context
 // would take from the host), so its SHA-256 identifies the image's content.
 // That hash is stored in the image label scones.content-hash, and a later

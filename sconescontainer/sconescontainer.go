@@ -24,6 +24,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/scones/scones/emulator/faults"
+	"github.com/scones/scones/sconesdocker"
 )
 
 // Container and emulator constants.
@@ -40,10 +41,6 @@ const (
 	// DefaultStartupTimeout bounds the wait for the health check.
 	DefaultStartupTimeout = 60 * time.Second
 )
-
-// ErrDockerUnavailable is wrapped by the errors of Run and BuildImage when no
-// Docker daemon can be reached.
-var ErrDockerUnavailable = errors.New("sconescontainer: Docker is not available")
 
 // Container is a running scones emulator container. It embeds the
 // testcontainers.Container, so Terminate, Stop, Start, Logs and the rest
@@ -229,7 +226,7 @@ func isDialError(err error) bool {
 // probe checks that base answers GET /_scones/health with 200 and the
 // emulator's JSON.
 func probe(ctx context.Context, base string) error {
-	status, body, err := get(ctx, base+HealthPath)
+	status, body, err := sconesdocker.Fetch(ctx, base+HealthPath)
 	if err != nil {
 		return err
 	}
@@ -238,25 +235,6 @@ func probe(ctx context.Context, base string) error {
 		return fmt.Errorf("GET %s%s: %d, not the emulator's health", base, HealthPath, status)
 	}
 	return nil
-}
-
-// get does one GET with a 2 s timeout and returns the status and up to
-// 1 MiB of body. Proxies are not used: the address is the Docker host.
-func get(ctx context.Context, url string) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	hc := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, body, err
 }
 
 // ForHealth is Run's wait strategy: it polls GET /_scones/health on the

@@ -14,87 +14,28 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	buildtypes "github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
+
+	"github.com/scones/scones/sconesdocker"
 )
 
 // dockerCallTimeout bounds a Docker API call that should answer at once
 // (ping, inspect, remove), so that a hung daemon cannot hang a job.
 const dockerCallTimeout = 30 * time.Second
-
-// dockerClient connects to the Docker daemon: DOCKER_HOST (with
-// DOCKER_API_VERSION, DOCKER_CERT_PATH and DOCKER_TLS_VERIFY), else the
-// default socket, else the user's rootless or Docker Desktop socket when
-// the default one is missing. The API version is negotiated with the
-// daemon. A daemon that does not answer the ping is an error naming where
-// it was looked for. The caller closes the client.
-func dockerClient(ctx context.Context) (*client.Client, error) {
-	opts := []client.Opt{client.FromEnv}
-	if os.Getenv(client.EnvOverrideHost) == "" {
-		if sock := userDockerSocket(); sock != "" {
-			opts = append(opts, client.WithHost("unix://"+sock))
-		}
-	}
-	cli, err := client.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("smcontainer: docker: %w (check DOCKER_HOST and the other DOCKER_* variables)", err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, dockerCallTimeout)
-	defer cancel()
-	if _, err := cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		hint := "DOCKER_HOST is unset, so " + cli.DaemonHost() + " was tried; set DOCKER_HOST to reach another daemon"
-		if h := os.Getenv(client.EnvOverrideHost); h != "" {
-			hint = "DOCKER_HOST=" + h
-		}
-		cli.Close()
-		return nil, fmt.Errorf("smcontainer: docker: %w (%s)", err, hint)
-	}
-	return cli, nil
-}
-
-// userDockerSocket returns a rootless Docker or Docker Desktop socket when
-// the default socket does not exist, the places testcontainers-go looked
-// too; "" keeps the client's default.
-func userDockerSocket() string {
-	def, ok := strings.CutPrefix(client.DefaultDockerHost, "unix://")
-	if runtime.GOOS == "windows" || !ok {
-		return ""
-	}
-	if _, err := os.Stat(def); err == nil {
-		return ""
-	}
-	var socks []string
-	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
-		socks = append(socks, filepath.Join(xdg, "docker.sock"))
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		socks = append(socks, filepath.Join(home, ".docker", "run", "docker.sock"), filepath.Join(home, ".docker", "desktop", "docker.sock"))
-	}
-	socks = append(socks, filepath.Join("/run/user", strconv.Itoa(os.Getuid()), "docker.sock"))
-	for _, s := range socks {
-		if _, err := os.Stat(s); err == nil {
-			return s
-		}
-	}
-	return ""
-}
 
 // BuildScratchImage builds img (kept after use) and returns its "repo:tag"
 // reference, the tag a hash of the files and the Dockerfile. Building the
@@ -105,9 +46,9 @@ func BuildScratchImage(ctx context.Context, img ScratchImage) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cli, err := dockerClient(ctx)
+	cli, err := sconesdocker.Client(ctx)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("smcontainer: docker: %w", err)
 	}
 	defer cli.Close()
 	ref := img.Repo + ":" + tag
@@ -123,7 +64,7 @@ func BuildScratchImage(ctx context.Context, img ScratchImage) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("smcontainer: build image %s: %w", img.Repo, err)
 	}
-	err = readBuildOutput(res.Body)
+	err = sconesdocker.ReadBuildOutput(res.Body, nil)
 	res.Body.Close()
 	if err != nil {
 		return "", fmt.Errorf("smcontainer: build image %s: %w", img.Repo, err)
@@ -179,42 +120,6 @@ func scratchContext(img ScratchImage) ([]byte, string, error) {
 	return buf.Bytes(), hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// buildMessage is one JSON message of the build output.
-type buildMessage struct {
-	Stream      string            `json:"stream"`
-	Error       string            `json:"error"` // older daemons
-	ErrorDetail *jsonstream.Error `json:"errorDetail"`
-}
-
-// readBuildOutput reads the build's JSON message stream to the end; an
-// error message in it fails the build, prefixed with the step it stopped
-// at.
-func readBuildOutput(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	step := ""
-	for {
-		var m buildMessage
-		if err := dec.Decode(&m); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("reading the build output: %w", err)
-		}
-		msg := m.Error
-		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-			msg = m.ErrorDetail.Message
-		}
-		if msg != "" {
-			if step != "" {
-				return fmt.Errorf("%s: %s", step, msg)
-			}
-			return errors.New(msg)
-		}
-		if s := strings.TrimSpace(m.Stream); strings.HasPrefix(s, "Step ") {
-			step = s
-		}
-	}
-}
-
 // pruneOldTags removes the images of repo built for older contents (other
 // content-hash tags), so that repeated builds on one machine do not pile
 // up. An image a container still uses is refused by Docker and stays.
@@ -245,9 +150,9 @@ type dockerContainer struct {
 // startContainer creates and starts `<image> verb` as the current user on
 // the host network with spec.Root bind-mounted at /opt/ml.
 func (r *Runner) startContainer(ctx context.Context, prog Program, spec Spec, verb string, env map[string]string) (*dockerContainer, error) {
-	cli, err := dockerClient(ctx) // before building: no daemon fails fast
+	cli, err := sconesdocker.Client(ctx) // before building: no daemon fails fast
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("smcontainer: docker: %w", err)
 	}
 	ref, err := r.image(ctx, prog)
 	if err != nil {

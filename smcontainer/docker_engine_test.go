@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/scones/scones/sconesdocker"
 )
 
 func TestScratchContext(t *testing.T) {
@@ -70,26 +72,6 @@ func TestScratchContext(t *testing.T) {
 	}
 }
 
-func TestReadBuildOutput(t *testing.T) {
-	for stream, want := range map[string]string{
-		`{"stream":"Step 1/2 : FROM scratch\n"}{"stream":"\n"}{"stream":"Successfully tagged x:y\n"}`: "",
-		`{"stream":"Step 1/2 : FROM scratch\n"}` + "\n" + `{"stream":"Step 2/2 : COPY a /a\n"}` + "\n" +
-			`{"errorDetail":{"message":"COPY failed: no such file"},"error":"COPY failed: no such file"}`: "Step 2/2 : COPY a /a: COPY failed: no such file",
-		`{"error":"old daemon says no"}`: "old daemon says no",
-		`{"stream":"Step 1/2`:            "reading the build output: unexpected EOF",
-	} {
-		err := readBuildOutput(strings.NewReader(stream))
-		if got := ""; err != nil {
-			got = err.Error()
-			if got != want {
-				t.Errorf("%s: got %q, want %q", stream, got, want)
-			}
-		} else if want != "" {
-			t.Errorf("%s: no error, want %q", stream, want)
-		}
-	}
-}
-
 func TestDockerUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	_, err := BuildScratchImage(context.Background(), ScratchImage{Repo: "scones/unreachable"})
@@ -103,7 +85,7 @@ func TestDockerUnreachable(t *testing.T) {
 // fakealgo, or skips without a Docker daemon.
 func dockerFake(t *testing.T) (*Runner, *client.Client) {
 	t.Helper()
-	cli, err := dockerClient(context.Background())
+	cli, err := sconesdocker.Client(context.Background())
 	if err != nil {
 		t.Skip(err)
 	}

@@ -6,15 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"time"
 
-	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/urfave/cli/v2"
 
 	"github.com/scones/scones/profile"
-	"github.com/scones/scones/sconescontainer"
+	"github.com/scones/scones/sconesdocker"
 )
 
 func stubCommand() *cli.Command {
@@ -24,27 +22,18 @@ func stubCommand() *cli.Command {
 		Description: `The localstack profile takes SageMaker (control plane and runtime) from the
 stub endpoint container, which serves the emulator's SageMaker over the
 profile's S3. This builds its image from the source tree (FROM scratch; only
-what changed is rebuilt), and runs it as the container ` + sconescontainer.StubServiceName + `
+what changed is rebuilt), and runs it as the container ` + sconesdocker.StubServiceName + `
 on the host's network, listening where the profile's sagemaker endpoint
 points (default ` + profile.DefaultStubEndpoint + `). It keeps running after this
 command ends; a second start leaves a running one alone unless its image
 or configuration changed, when it replaces it. Needs Docker.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "stop", Usage: "remove the container"},
-			&cli.StringFlag{Name: "container", Value: sconescontainer.StubServiceName, Usage: "the container's `NAME`"},
+			&cli.StringFlag{Name: "container", Value: sconesdocker.StubServiceName, Usage: "the container's `NAME`"},
 			&cli.StringFlag{Name: "listen", Usage: "listen on `HOST:PORT` instead of the sagemaker endpoint's own address: 0.0.0.0:8080 lets functions that LocalStack runs in containers reach the stub too (see function_endpoints)"},
 			&cli.StringFlag{Name: "data-dir", Usage: "keep SageMaker's state (training jobs, models, endpoints) in `DIR` across restarts of the container; in memory without"},
 		},
 		Action: func(c *cli.Context) error {
-			// testcontainers-go (which builds the image) would start its
-			// reaper, whose image cannot be pulled offline; the container
-			// this starts is made without it and must outlive this process.
-			if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
-				os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
-			}
-			if c.String("log-level") != "debug" {
-				tclog.SetDefault(tclog.NewNoopLogger()) // testcontainers-go's banner says nothing a user needs
-			}
 			p, err := resolveProfile(c)
 			if err != nil {
 				return err
@@ -53,7 +42,7 @@ or configuration changed, when it replaces it. Needs Docker.`,
 				return fmt.Errorf("the stub serves SageMaker for the localstack profile (--profile localstack); the %s profile has its own", p.Name)
 			}
 			if c.Bool("stop") {
-				removed, err := sconescontainer.StopStubService(c.Context, c.String("container"))
+				removed, err := sconesdocker.StopStubService(c.Context, c.String("container"))
 				if err != nil {
 					return err
 				}
@@ -85,14 +74,14 @@ or configuration changed, when it replaces it. Needs Docker.`,
 					return err
 				}
 			}
-			fmt.Fprintf(c.App.ErrWriter, "building the stub image %s from the source tree...\n", sconescontainer.DefaultStubImage)
-			image, err := sconescontainer.BuildStubImage(c.Context, "")
+			fmt.Fprintf(c.App.ErrWriter, "building the stub image %s from the source tree...\n", sconesdocker.DefaultStubImage)
+			image, err := sconesdocker.BuildStubImage(c.Context, "")
 			if err != nil {
 				return err
 			}
-			started, err := sconescontainer.StartStubService(c.Context, image, sconescontainer.StubServiceOptions{
+			started, err := sconesdocker.StartStubService(c.Context, image, sconesdocker.StubServiceOptions{
 				Name: c.String("container"), Addr: addr, DataDir: dataDir,
-				Config: sconescontainer.StubConfig{ServeSageMaker: true, S3Endpoint: p.Endpoints[profile.S3], Region: p.Region},
+				Config: sconesdocker.StubConfig{ServeSageMaker: true, S3Endpoint: p.Endpoints[profile.S3], Region: p.Region},
 			})
 			if err != nil {
 				return err

@@ -1,4 +1,4 @@
-package sconescontainer
+package sconesdocker
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 // StubConfig becomes cmd/stub-endpoint's environment, and refuses the
 // combinations the stub would refuse at start, naming the field.
 func TestStubConfigEnv(t *testing.T) {
-	env, err := StubConfig{ServeSageMaker: true, S3Endpoint: "http://127.0.0.1:4566", Region: "eu-west-1"}.env()
+	env, err := StubConfig{ServeSageMaker: true, S3Endpoint: "http://127.0.0.1:4566", Region: "eu-west-1"}.Env()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestStubConfigEnv(t *testing.T) {
 		{ModelDataURL: "s3://b/m.tar.gz"}:         "EndpointName is required",
 		{EndpointName: "e"}:                       "ModelDataURL is required",
 	} {
-		if _, err := c.env(); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := c.Env(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: %v, want %q", *c, err, want)
 		}
 	}

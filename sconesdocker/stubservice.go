@@ -1,4 +1,4 @@
-package sconescontainer
+package sconesdocker
 
 import (
 	"bytes"
@@ -17,6 +17,9 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
+
+// stubStartupTimeout bounds the wait for a started stub to answer.
+const stubStartupTimeout = 60 * time.Second
 
 // StubServiceName is the container StartStubService runs unless told
 // otherwise: the stub serving SageMaker for the CLI's localstack profile.
@@ -40,7 +43,7 @@ type StubServiceOptions struct {
 }
 
 // StartStubService runs image as the container o.Name on the host's network and waits until it answers GET /ping at o.Addr. Unlike
-// RunStubEndpoint's containers, which belong to a test and go with it, this
+// sconescontainer.RunStubEndpoint's containers, which belong to a test and go with it, this
 // one outlives the process that started it: one command starts it, the
 // next ones use it, StopStubService removes it. It is made through the
 // Docker API directly, so that no testcontainers-go reaper can end it.
@@ -51,31 +54,30 @@ type StubServiceOptions struct {
 // answering, from an older image, configured otherwise) is replaced. If
 // something else answers at o.Addr, nothing is started.
 func StartStubService(ctx context.Context, image string, o StubServiceOptions) (started bool, err error) {
-	env, err := o.Config.env()
+	env, err := o.Config.Env()
 	if err != nil {
 		return false, err
 	}
 	if o.Addr == "" {
-		return false, errors.New("sconescontainer: StubServiceOptions.Addr is empty")
+		return false, errors.New("sconesdocker: StubServiceOptions.Addr is empty")
 	}
 	name := o.Name
 	if name == "" {
 		name = StubServiceName
 	}
 	base := "http://" + o.Addr
-	provider, err := dockerProvider(ctx)
+	cli, err := Client(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer provider.Close()
-	cli := provider.Client()
+	defer cli.Close()
 
 	env["STUB_ADDR"] = o.Addr
 	cfg := &container.Config{Image: image, Labels: map[string]string{"scones.stub": "sagemaker"}}
 	host := &container.HostConfig{NetworkMode: "host"}
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
-			return false, fmt.Errorf("sconescontainer: stub data dir: %w", err)
+			return false, fmt.Errorf("sconesdocker: stub data dir: %w", err)
 		}
 		env["STUB_DATA_DIR"] = "/data"
 		host.Binds = []string{o.DataDir + ":/data"}
@@ -86,7 +88,7 @@ func StartStubService(ctx context.Context, image string, o StubServiceOptions) (
 	}
 	sort.Strings(cfg.Env)
 
-	answers := pingProbe(ctx, base) == nil
+	answers := Ping(ctx, base) == nil
 	old, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 	switch {
 	case err == nil && old.Container.State != nil && old.Container.State.Running && answers && sameStub(ctx, cli, old.Container, cfg, host):
@@ -96,20 +98,20 @@ func StartStubService(ctx context.Context, image string, o StubServiceOptions) (
 		// another configuration: replaced, so that the stub runs what
 		// the caller asked for.
 		if _, err := cli.ContainerRemove(ctx, name, client.ContainerRemoveOptions{Force: true}); err != nil {
-			return false, fmt.Errorf("sconescontainer: remove the old %s container: %w", name, err)
+			return false, fmt.Errorf("sconesdocker: remove the old %s container: %w", name, err)
 		}
 	case !errdefs.IsNotFound(err):
-		return false, fmt.Errorf("sconescontainer: inspect %s: %w", name, err)
+		return false, fmt.Errorf("sconesdocker: inspect %s: %w", name, err)
 	case answers:
-		return false, fmt.Errorf("sconescontainer: something other than the %s container already answers at %s; stop it, or give the stub another address", name, base)
+		return false, fmt.Errorf("sconesdocker: something other than the %s container already answers at %s; stop it, or give the stub another address", name, base)
 	}
 
 	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
 	if err != nil {
 		if errdefs.IsNotFound(err) {
-			return false, fmt.Errorf("sconescontainer: image %s is not present locally; build it with BuildStubImage: %w", image, err)
+			return false, fmt.Errorf("sconesdocker: image %s is not present locally; build it with BuildStubImage: %w", image, err)
 		}
-		return false, fmt.Errorf("sconescontainer: create %s: %w", name, err)
+		return false, fmt.Errorf("sconesdocker: create %s: %w", name, err)
 	}
 	fail := func(e error) (bool, error) {
 		var logs bytes.Buffer
@@ -124,20 +126,20 @@ func StartStubService(ctx context.Context, image string, o StubServiceOptions) (
 		return false, e
 	}
 	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		return fail(fmt.Errorf("sconescontainer: start %s: %w", name, err))
+		return fail(fmt.Errorf("sconesdocker: start %s: %w", name, err))
 	}
-	deadline := time.Now().Add(DefaultStartupTimeout)
+	deadline := time.Now().Add(stubStartupTimeout)
 	for {
-		err := pingProbe(ctx, base)
+		err := Ping(ctx, base)
 		if err == nil {
 			return true, nil
 		}
 		st, ierr := cli.ContainerInspect(ctx, created.ID, client.ContainerInspectOptions{})
 		if ierr == nil && st.Container.State != nil && !st.Container.State.Running {
-			return fail(fmt.Errorf("sconescontainer: %s exited (status %d) before answering at %s", name, st.Container.State.ExitCode, base))
+			return fail(fmt.Errorf("sconesdocker: %s exited (status %d) before answering at %s", name, st.Container.State.ExitCode, base))
 		}
 		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("sconescontainer: %s did not answer at %s within %v: %w", name, base, DefaultStartupTimeout, err))
+			return fail(fmt.Errorf("sconesdocker: %s did not answer at %s within %v: %w", name, base, stubStartupTimeout, err))
 		}
 		select {
 		case <-ctx.Done():
@@ -170,16 +172,16 @@ func sameStub(ctx context.Context, cli client.APIClient, c container.InspectResp
 // StopStubService removes the container name (StartStubService's), killing
 // it if it runs; removed is false when there was none.
 func StopStubService(ctx context.Context, name string) (removed bool, err error) {
-	provider, err := dockerProvider(ctx)
+	cli, err := Client(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer provider.Close()
-	if _, err := provider.Client().ContainerRemove(ctx, name, client.ContainerRemoveOptions{Force: true}); err != nil {
+	defer cli.Close()
+	if _, err := cli.ContainerRemove(ctx, name, client.ContainerRemoveOptions{Force: true}); err != nil {
 		if errdefs.IsNotFound(err) {
 			return false, nil
 		}
-		return false, fmt.Errorf("sconescontainer: remove %s: %w", name, err)
+		return false, fmt.Errorf("sconesdocker: remove %s: %w", name, err)
 	}
 	return true, nil
 }

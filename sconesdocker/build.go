@@ -1,4 +1,4 @@
-package sconescontainer
+package sconesdocker
 
 import (
 	"archive/tar"
@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	buildtypes "github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
 )
 
 // Image and build constants.
@@ -106,8 +106,8 @@ func WithCacheDir(dir string) BuildOption { return func(c *buildConfig) { c.cach
 // static for Linux on the Docker daemon's architecture, packs them with
 // build/emulator/Dockerfile into a deterministic tar, and hashes it. If an image with that tag
 // already carries the hash in its scones.content-hash label, nothing more
-// is done; otherwise the tar is sent to Docker (through testcontainers-go,
-// KeepImage) and the image it replaces under the tag is removed when no
+// is done; otherwise the tar is sent to Docker (the Engine API's build, the
+// classic builder) and the image it replaces under the tag is removed when no
 // container uses it. Without a reachable Docker daemon the error wraps
 // ErrDockerUnavailable.
 func BuildImage(ctx context.Context, moduleDir string, opts ...BuildOption) (string, error) {
@@ -115,7 +115,7 @@ func BuildImage(ctx context.Context, moduleDir string, opts ...BuildOption) (str
 }
 
 // BuildStubImage builds the stub SageMaker endpoint image (see
-// RunStubEndpoint) from the scones module in moduleDir, as BuildImage
+// sconescontainer.RunStubEndpoint) from the scones module in moduleDir, as BuildImage
 // does, with cmd/stub-endpoint, cmd/image-classifier and
 // build/stub-endpoint/Dockerfile. It returns DefaultStubImage unless
 // WithImageTag says otherwise.
@@ -130,7 +130,7 @@ func buildImage(ctx context.Context, spec imageSpec, moduleDir string, opts []Bu
 	}
 	repo, tag, ok := splitTag(cfg.tag)
 	if !ok {
-		return "", fmt.Errorf("sconescontainer: image tag %q: want repo:tag", cfg.tag)
+		return "", fmt.Errorf("sconesdocker: image tag %q: want repo:tag", cfg.tag)
 	}
 	mod, err := findModule(ctx, moduleDir)
 	if err != nil {
@@ -144,22 +144,21 @@ func buildImage(ctx context.Context, spec imageSpec, moduleDir string, opts []Bu
 		cfg.cacheDir = filepath.Join(base, "scones", "sconescontainer")
 	}
 
-	provider, err := dockerProvider(ctx)
+	cli, err := Client(ctx)
 	if err != nil {
 		return "", err
 	}
-	defer provider.Close()
-	cli := provider.Client()
+	defer cli.Close()
 	ver, err := cli.ServerVersion(ctx, client.ServerVersionOptions{})
 	if err != nil {
-		return "", fmt.Errorf("sconescontainer: docker version: %w", err)
+		return "", fmt.Errorf("sconesdocker: docker version: %w", err)
 	}
 	if ver.Os != "" && ver.Os != "linux" {
-		return "", fmt.Errorf("sconescontainer: the Docker daemon runs %s containers; the emulator image needs linux", ver.Os)
+		return "", fmt.Errorf("sconesdocker: the Docker daemon runs %s containers; the emulator image needs linux", ver.Os)
 	}
 	arch := ver.Arch
 	if arch == "" {
-		return "", errors.New("sconescontainer: the Docker daemon did not report its architecture")
+		return "", errors.New("sconesdocker: the Docker daemon did not report its architecture")
 	}
 
 	bins := filepath.Join(cfg.cacheDir, "linux_"+arch)
@@ -168,7 +167,7 @@ func buildImage(ctx context.Context, spec imageSpec, moduleDir string, opts []Bu
 	}
 	dockerfile, err := os.ReadFile(filepath.Join(mod, spec.dockerfile))
 	if err != nil {
-		return "", fmt.Errorf("sconescontainer: %w", err)
+		return "", fmt.Errorf("sconesdocker: %w", err)
 	}
 	tarFile, sum, err := writeContext(dockerfile, bins, spec.programs)
 	if err != nil {
@@ -181,37 +180,40 @@ func buildImage(ctx context.Context, spec imageSpec, moduleDir string, opts []Bu
 	switch {
 	case err == nil:
 		if old.Config != nil && old.Config.Labels[ContentHashLabel] == sum {
-			fmt.Fprintf(cfg.log, "sconescontainer: %s is up to date (%s %s)\n", cfg.tag, ContentHashLabel, sum)
+			fmt.Fprintf(cfg.log, "sconesdocker: %s is up to date (%s %s)\n", cfg.tag, ContentHashLabel, sum)
 			return cfg.tag, nil
 		}
 	case errdefs.IsNotFound(err):
 	default:
-		return "", fmt.Errorf("sconescontainer: inspect %s: %w", cfg.tag, err)
+		return "", fmt.Errorf("sconesdocker: inspect %s: %w", cfg.tag, err)
 	}
 
 	if _, err := tarFile.Seek(0, io.SeekStart); err != nil {
-		return "", fmt.Errorf("sconescontainer: %w", err)
+		return "", fmt.Errorf("sconesdocker: %w", err)
 	}
-	req := &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
-		ContextArchive: tarFile,
-		Dockerfile:     "Dockerfile",
-		Repo:           repo,
-		Tag:            tag,
-		KeepImage:      true,
-		BuildLogWriter: cfg.log,
-		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
-			o.Labels = map[string]string{
-				ContentHashLabel:                  sum,
-				"org.opencontainers.image.title":  spec.title,
-				"org.opencontainers.image.source": modulePath,
-			}
-		},
-	}}
 	start := time.Now()
-	if _, err := provider.BuildImage(ctx, req); err != nil {
-		return "", fmt.Errorf("sconescontainer: docker build %s: %w", cfg.tag, err)
+	res, err := cli.ImageBuild(ctx, tarFile, client.ImageBuildOptions{
+		Tags:        []string{repo + ":" + tag},
+		Dockerfile:  "Dockerfile",
+		Remove:      true,
+		ForceRemove: true,
+		Labels: map[string]string{
+			ContentHashLabel:                  sum,
+			"org.opencontainers.image.title":  spec.title,
+			"org.opencontainers.image.source": modulePath,
+		},
+		// The classic builder: BuildKit needs a session this client does
+		// not run, and FROM scratch with COPY needs nothing more.
+		Version: buildtypes.BuilderV1,
+	})
+	if err == nil {
+		err = ReadBuildOutput(res.Body, cfg.log)
+		res.Body.Close()
 	}
-	fmt.Fprintf(cfg.log, "sconescontainer: built %s in %v\n", cfg.tag, time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		return "", fmt.Errorf("sconesdocker: docker build %s: %w", cfg.tag, err)
+	}
+	fmt.Fprintf(cfg.log, "sconesdocker: built %s in %v\n", cfg.tag, time.Since(start).Round(time.Millisecond))
 
 	// The replaced image is now untagged; remove it with its untagged
 	// parents (the classic builder's intermediate images), unless a
@@ -219,7 +221,7 @@ func buildImage(ctx context.Context, spec imageSpec, moduleDir string, opts []Bu
 	if old.ID != "" {
 		if now, err := cli.ImageInspect(ctx, cfg.tag); err == nil && now.ID != old.ID {
 			if _, err := cli.ImageRemove(ctx, old.ID, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
-				fmt.Fprintf(cfg.log, "sconescontainer: removed the previous %s (%s)\n", cfg.tag, old.ID)
+				fmt.Fprintf(cfg.log, "sconesdocker: removed the previous %s (%s)\n", cfg.tag, old.ID)
 			}
 		}
 	}
@@ -242,27 +244,27 @@ func findModule(ctx context.Context, dir string) (string, error) {
 		cmd := exec.CommandContext(ctx, "go", "env", "GOMOD")
 		out, err := cmd.Output()
 		if err != nil {
-			return "", fmt.Errorf("sconescontainer: go env GOMOD: %w%s", err, stderrOf(err))
+			return "", fmt.Errorf("sconesdocker: go env GOMOD: %w%s", err, stderrOf(err))
 		}
 		gomod := strings.TrimSpace(string(out))
 		if gomod == "" || gomod == os.DevNull {
-			return "", errors.New("sconescontainer: the working directory is not in a Go module; pass the scones module directory")
+			return "", errors.New("sconesdocker: the working directory is not in a Go module; pass the scones module directory")
 		}
 		dir = filepath.Dir(gomod)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("sconescontainer: %w", err)
+		return "", fmt.Errorf("sconesdocker: %w", err)
 	}
 	data, err := os.ReadFile(filepath.Join(abs, "go.mod"))
 	if err != nil {
-		return "", fmt.Errorf("sconescontainer: %s is not the scones module: %w", abs, err)
+		return "", fmt.Errorf("sconesdocker: %s is not the scones module: %w", abs, err)
 	}
 	if got := moduleLine(data); got != modulePath {
-		return "", fmt.Errorf("sconescontainer: %s holds module %q, not %s", abs, got, modulePath)
+		return "", fmt.Errorf("sconesdocker: %s holds module %q, not %s", abs, got, modulePath)
 	}
 	if _, err := os.Stat(filepath.Join(abs, DockerfilePath)); err != nil {
-		return "", fmt.Errorf("sconescontainer: %w", err)
+		return "", fmt.Errorf("sconesdocker: %w", err)
 	}
 	return abs, nil
 }
@@ -282,7 +284,7 @@ func moduleLine(gomod []byte) string {
 // leaves an up-to-date binary alone.
 func goBuild(ctx context.Context, mod, dir, arch string, progs []program, log io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("sconescontainer: %w", err)
+		return fmt.Errorf("sconesdocker: %w", err)
 	}
 	byTags := map[string][]string{}
 	var order []string
@@ -310,9 +312,9 @@ func runGo(ctx context.Context, mod, arch string, args []string, log io.Writer) 
 	cmd.Stderr = io.MultiWriter(log, &stderr)
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("sconescontainer: go %s (GOOS=linux GOARCH=%s CGO_ENABLED=0) in %s: %w\n%s", strings.Join(args, " "), arch, mod, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("sconesdocker: go %s (GOOS=linux GOARCH=%s CGO_ENABLED=0) in %s: %w\n%s", strings.Join(args, " "), arch, mod, err, strings.TrimSpace(stderr.String()))
 	}
-	fmt.Fprintf(log, "sconescontainer: go build for linux/%s took %v\n", arch, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(log, "sconesdocker: go build for linux/%s took %v\n", arch, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -323,12 +325,12 @@ func runGo(ctx context.Context, mod, arch string, args []string, log io.Writer) 
 func writeContext(dockerfile []byte, bins string, progs []program) (*os.File, string, error) {
 	f, err := os.CreateTemp("", "scones-emulator-context-*.tar")
 	if err != nil {
-		return nil, "", fmt.Errorf("sconescontainer: %w", err)
+		return nil, "", fmt.Errorf("sconesdocker: %w", err)
 	}
 	fail := func(err error) (*os.File, string, error) {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, "", fmt.Errorf("sconescontainer: build context: %w", err)
+		return nil, "", fmt.Errorf("sconesdocker: build context: %w", err)
 	}
 	h := sha256.New()
 	tw := tar.NewWriter(io.MultiWriter(f, h))
