@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
-	buildtypes "github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
 )
 
@@ -128,8 +127,7 @@ func buildImage(ctx context.Context, spec imageSpec, moduleDir string, opts []Bu
 	for _, o := range opts {
 		o(&cfg)
 	}
-	repo, tag, ok := splitTag(cfg.tag)
-	if !ok {
+	if _, _, ok := splitTag(cfg.tag); !ok {
 		return "", fmt.Errorf("sconesdocker: image tag %q: want repo:tag", cfg.tag)
 	}
 	mod, err := findModule(ctx, moduleDir)
@@ -192,24 +190,11 @@ func buildImage(ctx context.Context, spec imageSpec, moduleDir string, opts []Bu
 		return "", fmt.Errorf("sconesdocker: %w", err)
 	}
 	start := time.Now()
-	res, err := cli.ImageBuild(ctx, tarFile, client.ImageBuildOptions{
-		Tags:        []string{repo + ":" + tag},
-		Dockerfile:  "Dockerfile",
-		Remove:      true,
-		ForceRemove: true,
-		Labels: map[string]string{
-			ContentHashLabel:                  sum,
-			"org.opencontainers.image.title":  spec.title,
-			"org.opencontainers.image.source": modulePath,
-		},
-		// The classic builder: BuildKit needs a session this client does
-		// not run, and FROM scratch with COPY needs nothing more.
-		Version: buildtypes.BuilderV1,
-	})
-	if err == nil {
-		err = ReadBuildOutput(res.Body, cfg.log)
-		res.Body.Close()
-	}
+	err = Build(ctx, cli, tarFile, cfg.tag, map[string]string{
+		ContentHashLabel:                  sum,
+		"org.opencontainers.image.title":  spec.title,
+		"org.opencontainers.image.source": modulePath,
+	}, cfg.log)
 	if err != nil {
 		return "", fmt.Errorf("sconesdocker: docker build %s: %w", cfg.tag, err)
 	}

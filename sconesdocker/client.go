@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	buildtypes "github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 )
@@ -22,9 +23,9 @@ import (
 // answers.
 var ErrDockerUnavailable = errors.New("scones: Docker is not available")
 
-// dockerCallTimeout bounds a Docker API call that should answer at once
-// (ping, inspect, remove), so that a hung daemon cannot hang a job.
-const dockerCallTimeout = 30 * time.Second
+// CallTimeout bounds a Docker API call that should answer at once (ping,
+// inspect, remove), so that a hung daemon cannot hang a job.
+const CallTimeout = 30 * time.Second
 
 // Client connects to the Docker daemon: DOCKER_HOST (with
 // DOCKER_API_VERSION, DOCKER_CERT_PATH and DOCKER_TLS_VERIFY), else the
@@ -43,7 +44,7 @@ func Client(ctx context.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w (check DOCKER_HOST and the other DOCKER_* variables)", ErrDockerUnavailable, err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, dockerCallTimeout)
+	pctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	if _, err := cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		hint := "DOCKER_HOST is unset, so " + cli.DaemonHost() + " was tried; set DOCKER_HOST to reach another daemon"
@@ -81,6 +82,27 @@ func userDockerSocket() string {
 		}
 	}
 	return ""
+}
+
+// Build builds the image of the build context buildContext (a tar holding
+// a Dockerfile) as ref (repo:tag), with labels, and waits for the build to
+// end, its text sent to log (if not nil). It uses the classic builder:
+// BuildKit needs a session this client does not run, and FROM scratch with
+// COPY needs nothing more.
+func Build(ctx context.Context, cli *client.Client, buildContext io.Reader, ref string, labels map[string]string, log io.Writer) error {
+	res, err := cli.ImageBuild(ctx, buildContext, client.ImageBuildOptions{
+		Tags:        []string{ref},
+		Dockerfile:  "Dockerfile",
+		Remove:      true,
+		ForceRemove: true,
+		Labels:      labels,
+		Version:     buildtypes.BuilderV1,
+	})
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	return ReadBuildOutput(res.Body, log)
 }
 
 // buildMessage is one JSON message of the build output.

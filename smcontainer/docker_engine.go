@@ -26,16 +26,11 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
-	buildtypes "github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/scones/scones/sconesdocker"
 )
-
-// dockerCallTimeout bounds a Docker API call that should answer at once
-// (ping, inspect, remove), so that a hung daemon cannot hang a job.
-const dockerCallTimeout = 30 * time.Second
 
 // BuildScratchImage builds img (kept after use) and returns its "repo:tag"
 // reference, the tag a hash of the files and the Dockerfile. Building the
@@ -52,21 +47,7 @@ func BuildScratchImage(ctx context.Context, img ScratchImage) (string, error) {
 	}
 	defer cli.Close()
 	ref := img.Repo + ":" + tag
-	res, err := cli.ImageBuild(ctx, bytes.NewReader(buildContext), client.ImageBuildOptions{
-		Tags:        []string{ref},
-		Dockerfile:  "Dockerfile",
-		Remove:      true,
-		ForceRemove: true,
-		// The classic builder: BuildKit needs a session this client does
-		// not run, and FROM scratch with COPY needs nothing more.
-		Version: buildtypes.BuilderV1,
-	})
-	if err != nil {
-		return "", fmt.Errorf("smcontainer: build image %s: %w", img.Repo, err)
-	}
-	err = sconesdocker.ReadBuildOutput(res.Body, nil)
-	res.Body.Close()
-	if err != nil {
+	if err := sconesdocker.Build(ctx, cli, bytes.NewReader(buildContext), ref, nil, nil); err != nil {
 		return "", fmt.Errorf("smcontainer: build image %s: %w", img.Repo, err)
 	}
 	pruneOldTags(ctx, cli, img.Repo, tag)
@@ -205,7 +186,7 @@ func stopSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 // container has stopped.
 func (c *dockerContainer) stop(timeout time.Duration) error {
 	secs := stopSeconds(timeout)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout+dockerCallTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+sconesdocker.CallTimeout)
 	defer cancel()
 	_, err := c.cli.ContainerStop(ctx, c.id, client.ContainerStopOptions{Timeout: &secs})
 	return err
@@ -214,7 +195,7 @@ func (c *dockerContainer) stop(timeout time.Duration) error {
 // remove removes the container (killing it if it still runs) and closes
 // the client.
 func (c *dockerContainer) remove() error {
-	ctx, cancel := context.WithTimeout(context.Background(), dockerCallTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), sconesdocker.CallTimeout)
 	defer cancel()
 	_, err := c.cli.ContainerRemove(ctx, c.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	c.cli.Close()
@@ -266,7 +247,7 @@ func (r *Runner) dockerTrain(ctx context.Context, prog Program, spec Spec) error
 // ctx's error.
 func (r *Runner) waitExit(ctx context.Context, c *dockerContainer, every time.Duration) (int, error) {
 	for {
-		ictx, cancel := context.WithTimeout(context.Background(), dockerCallTimeout)
+		ictx, cancel := context.WithTimeout(context.Background(), sconesdocker.CallTimeout)
 		res, err := c.cli.ContainerInspect(ictx, c.id, client.ContainerInspectOptions{})
 		cancel()
 		if err != nil {
