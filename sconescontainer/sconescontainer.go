@@ -131,17 +131,13 @@ func checkDockerHost(ctx context.Context, got string) error {
 	if want == "" || want == got {
 		return nil
 	}
-	cli, err := client.New(client.FromEnv)
-	if err == nil {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err = cli.Ping(pctx, client.PingOptions{})
-		cancel()
-		cli.Close()
-	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cli, err := sconesdocker.Client(pctx)
 	if err != nil {
-		return fmt.Errorf("%w: DOCKER_HOST=%s does not answer (%v); unset it to use %s", ErrDockerUnavailable, want, err, got)
+		return fmt.Errorf("DOCKER_HOST=%s does not answer; unset it to use %s: %w", want, got, err)
 	}
-	return nil
+	return cli.Close()
 }
 
 // BaseEndpoint is the emulator's URL on the host, http://127.0.0.1:<mapped
