@@ -27,15 +27,16 @@
 // that Docker creates.
 //
 // BuildImage (package sconesdocker, which builds and runs images with the
-// Docker Engine API alone, so that the scones CLI links no testcontainers-go)
-// sends the build context as a tar rather than a directory: the tar is written deterministically (fixed times and owners,
+// Docker Engine API alone, so that the scones CLI links no
+// testcontainers-go) sends the build context as a tar rather than a
+// directory: the tar is written deterministically (fixed times and owners,
 // explicit modes, including /tmp's sticky bit, which a directory context
 // would take from the host), so its SHA-256 identifies the image's content.
 // That hash is stored in the image label scones.content-hash, and a later
-// BuildImage whose context hashes the same returns at once without a
-// Docker build. The binaries are linked into a stable cache directory, so
-// go build itself is a no-op when nothing changed. The classic builder is
-// enough (no BuildKit features are used).
+// BuildImage whose context hashes the same returns at once without a Docker
+// build. The binaries are linked into a stable cache directory, so go build
+// itself is a no-op when nothing changed. The classic builder is enough (no
+// BuildKit features are used).
 //
 // # Networking
 //

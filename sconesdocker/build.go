@@ -101,14 +101,14 @@ func WithCacheDir(dir string) BuildOption { return func(c *buildConfig) { c.cach
 // (empty: the module containing the working directory) and returns its
 // repo:tag, DefaultImage unless WithImageTag says otherwise.
 //
-// It compiles cmd/scones-emulator (-tags nodocker,urfave_cli_no_docs) and cmd/image-classifier
-// static for Linux on the Docker daemon's architecture, packs them with
-// build/emulator/Dockerfile into a deterministic tar, and hashes it. If an image with that tag
-// already carries the hash in its scones.content-hash label, nothing more
-// is done; otherwise the tar is sent to Docker (the Engine API's build, the
-// classic builder) and the image it replaces under the tag is removed when no
-// container uses it. Without a reachable Docker daemon the error wraps
-// ErrDockerUnavailable.
+// It compiles cmd/scones-emulator (-tags nodocker,urfave_cli_no_docs) and
+// cmd/image-classifier static for Linux on the Docker daemon's architecture,
+// packs them with build/emulator/Dockerfile into a deterministic tar, and
+// hashes it. If an image with that tag already carries the hash in its
+// scones.content-hash label, nothing more is done; otherwise the tar is sent
+// to Docker (the Engine API's build, the classic builder) and the image it
+// replaces under the tag is removed when no container uses it. Without a
+// reachable Docker daemon the error wraps ErrDockerUnavailable.
 func BuildImage(ctx context.Context, moduleDir string, opts ...BuildOption) (string, error) {
 	return buildImage(ctx, emulatorSpec, moduleDir, opts)
 }

@@ -103,8 +103,9 @@ func Ping(ctx context.Context, base string) error {
 	return nil
 }
 
-// Fetch does one GET, for a health probe, with a 2 s timeout and returns the status and up to
-// 1 MiB of body. Proxies are not used: the address is the Docker host.
+// Fetch does one GET, for a health probe, with a 2 s timeout and returns the
+// status and up to 1 MiB of body. Proxies are not used: the address is the
+// Docker host.
 func Fetch(ctx context.Context, url string) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

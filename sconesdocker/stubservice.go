@@ -42,17 +42,19 @@ type StubServiceOptions struct {
 	Config StubConfig
 }
 
-// StartStubService runs image as the container o.Name on the host's network and waits until it answers GET /ping at o.Addr. Unlike
-// sconescontainer.RunStubEndpoint's containers, which belong to a test and go with it, this
-// one outlives the process that started it: one command starts it, the
-// next ones use it, StopStubService removes it. It is made through the
-// Docker API directly, so that no testcontainers-go reaper can end it.
+// StartStubService runs image as the container o.Name on the host's network
+// and waits until it answers GET /ping at o.Addr. Unlike
+// sconescontainer.RunStubEndpoint's containers, which belong to a test and
+// go with it, this one outlives the process that started it: one command
+// starts it, the next ones use it, StopStubService removes it. It is made
+// through the Docker API directly, so that no testcontainers-go reaper can
+// end it.
 //
-// A container of that name that already runs, answers at o.Addr and was
-// made from this image with this configuration is left as it is, and
-// started is false; any other container of that name (stopped, not
-// answering, from an older image, configured otherwise) is replaced. If
-// something else answers at o.Addr, nothing is started.
+// A container of that name that already runs, answers at o.Addr and was made
+// from this image with this configuration is left as it is, and started is
+// false; any other container of that name (stopped, not answering, from an
+// older image, configured otherwise) is replaced. If something else answers
+// at o.Addr, nothing is started.
 func StartStubService(ctx context.Context, image string, o StubServiceOptions) (started bool, err error) {
 	env, err := o.Config.Env()
 	if err != nil {
