@@ -38,6 +38,11 @@ const (
 	// the scones module.
 	StubDockerfilePath = "build/stub-endpoint/Dockerfile"
 
+	// EmulatorTags are the build tags of scones-emulator wherever it is
+	// built to be run (README, images, benchmarks): no Docker mode, no
+	// urfave/cli man-page writer.
+	EmulatorTags = "nodocker,urfave_cli_no_docs"
+
 	modulePath = "github.com/scones/scones"
 	binDir     = "rootfs/usr/local/bin"
 )
@@ -59,7 +64,7 @@ type imageSpec struct {
 var emulatorSpec = imageSpec{
 	defaultTag: DefaultImage, dockerfile: DockerfilePath, title: "scones emulator",
 	programs: []program{
-		{"scones-emulator", "./cmd/scones-emulator", "nodocker,urfave_cli_no_docs"},
+		{"scones-emulator", "./cmd/scones-emulator", EmulatorTags},
 		{"image-classifier", "./cmd/image-classifier", ""},
 	},
 }

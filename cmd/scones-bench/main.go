@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/scones/scones/sconesdocker"
 )
 
 func main() {
@@ -83,7 +85,7 @@ func buildBinary(dir, name, pkg string, tags ...string) (string, error) {
 
 // buildEmulator builds scones-emulator into dir as the README builds it.
 func buildEmulator(dir string) (string, error) {
-	return goBuild("", []string{"CGO_ENABLED=0"}, dir, "scones-emulator", "./cmd/scones-emulator", "nodocker", "urfave_cli_no_docs")
+	return goBuild("", []string{"CGO_ENABLED=0"}, dir, "scones-emulator", "./cmd/scones-emulator", sconesdocker.EmulatorTags)
 }
 
 // goBuild builds pkg (with tags) into dir/name, from the module at src (""
