@@ -11,6 +11,7 @@ import (
 	"hash/crc64"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/scones/scones/emulator/awsapi"
 )
@@ -26,16 +27,27 @@ func checksumAlgorithms() [5]string {
 const crc64NVME = 0x9a6c9329ac4bc9b5
 
 // hashes holds the immutable tables the checksum algorithms need; it is
-// built once per Service.
+// built once per Service. Each table is built when first used: together
+// they are 60 KiB (hash/crc64 builds its ISO and ECMA tables on the way to
+// the NVMe one), which on a machine where a page fault is dear cost a
+// start-up that sees only CRC32 half a millisecond (docs/BENCHMARKS.md,
+// session 8).
 type hashes struct {
-	castagnoli *crc32.Table
-	nvme       *[8]crc64.Table // slicing-by-8 tables for CRC64NVME
+	castagnoli func() *crc32.Table
+	nvme       func() *[8]crc64.Table // slicing-by-8 tables for CRC64NVME
 }
 
 func newHashes() *hashes {
-	// hash/crc64 only keeps slicing-by-8 tables for ISO and ECMA and
-	// rebuilds them on every large Write for other polynomials, so the
-	// NVMe ones are built here once.
+	return &hashes{
+		castagnoli: sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }),
+		nvme:       sync.OnceValue(nvmeTables),
+	}
+}
+
+// nvmeTables builds CRC64NVME's slicing-by-8 tables. hash/crc64 only keeps
+// such tables for ISO and ECMA and rebuilds them on every large Write for
+// other polynomials, so the NVMe ones are built here once.
+func nvmeTables() *[8]crc64.Table {
 	var t [8]crc64.Table
 	t[0] = *crc64.MakeTable(crc64NVME)
 	for i := range 256 {
@@ -45,7 +57,7 @@ func newHashes() *hashes {
 			t[j][i] = crc
 		}
 	}
-	return &hashes{castagnoli: crc32.MakeTable(crc32.Castagnoli), nvme: &t}
+	return &t
 }
 
 // crc64NVMEHash is CRC64NVME with precomputed slicing-by-8 tables.
@@ -83,9 +95,9 @@ func (h *hashes) sum(dst []byte, algo string, data []byte) []byte {
 	case "CRC32":
 		return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(data))
 	case "CRC32C":
-		return binary.BigEndian.AppendUint32(dst, crc32.Checksum(data, h.castagnoli))
+		return binary.BigEndian.AppendUint32(dst, crc32.Checksum(data, h.castagnoli()))
 	case "CRC64NVME":
-		c := crc64NVMEHash{t: h.nvme}
+		c := crc64NVMEHash{t: h.nvme()}
 		c.Write(data)
 		return c.Sum(dst)
 	case "SHA1":
@@ -103,9 +115,9 @@ func (h *hashes) new(algo string) hash.Hash {
 	case "CRC32":
 		return crc32.NewIEEE()
 	case "CRC32C":
-		return crc32.New(h.castagnoli)
+		return crc32.New(h.castagnoli())
 	case "CRC64NVME":
-		return &crc64NVMEHash{t: h.nvme}
+		return &crc64NVMEHash{t: h.nvme()}
 	case "SHA1":
 		return sha1.New()
 	case "SHA256":
