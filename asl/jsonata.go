@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"regexp"
 	"strings"
+	"sync"
 
 	jsonata "github.com/blues/jsonata-go"
 	"github.com/google/uuid"
@@ -34,18 +35,20 @@ var jsonata2Hints = []string{"??", "?:"}
 
 // missingFuncs are JSONata 1.6+/2.x functions jsonata-go v1.5.4 lacks: a
 // call to one is rejected at Parse time rather than failing at run time.
-var bindingOps = regexp.MustCompile(`[#@]\s*\$[A-Za-z_]`)
+var bindingOps = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[#@]\s*\$[A-Za-z_]`) })
 
-var missingFuncs = regexp.MustCompile(`\$(formatInteger|parseInteger|eval|assert)\s*\(`)
+var missingFuncs = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$(formatInteger|parseInteger|eval|assert)\s*\(`) })
 
 // funcBinding finds "$name := function(" (or λ) bindings, to detect
 // recursive functions: jsonata-go has no recursion limit, and a Go stack
 // overflow is fatal to the whole process, so a recursive function is
 // rejected at Parse time instead of risking the emulator.
-var funcBinding = regexp.MustCompile(`\$([A-Za-z_][A-Za-z0-9_]*)\s*:=\s*(?:function|λ)\s*\(`)
+var funcBinding = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\$([A-Za-z_][A-Za-z0-9_]*)\s*:=\s*(?:function|λ)\s*\(`)
+})
 
 func recursiveFunction(src string) string {
-	for _, m := range funcBinding.FindAllStringSubmatchIndex(src, -1) {
+	for _, m := range funcBinding().FindAllStringSubmatchIndex(src, -1) {
 		name := src[m[2]:m[3]]
 		call := regexp.MustCompile(`\$` + regexp.QuoteMeta(name) + `\s*\(`)
 		if call.MatchString(src[m[1]:]) {
@@ -82,10 +85,10 @@ func compileJexpr(src, field string) (*jexpr, error) {
 	if name := recursiveFunction(src); name != "" {
 		return nil, fmt.Errorf("the JSONata expression '%s' in the field '%s' defines the recursive function $%s; recursion is not supported by this engine (its JSONata library has no recursion limit)", src, field, name)
 	}
-	if m := missingFuncs.FindStringSubmatch(src); m != nil && !strings.Contains(src, "$"+m[1]+" :=") && !strings.Contains(src, "$"+m[1]+":=") {
+	if m := missingFuncs().FindStringSubmatch(src); m != nil && !strings.Contains(src, "$"+m[1]+" :=") && !strings.Contains(src, "$"+m[1]+":=") {
 		return nil, fmt.Errorf("the JSONata expression '%s' in the field '%s' calls $%s, which this engine's JSONata (1.x) does not provide", src, field, m[1])
 	}
-	if m := bindingOps.FindString(src); m != "" {
+	if m := bindingOps().FindString(src); m != "" {
 		return nil, fmt.Errorf("the JSONata expression '%s' in the field '%s' uses the %q binding operator (JSONata 1.6+), which this engine's JSONata (1.x) does not support", src, field, m[:1])
 	}
 	if _, err := jsonata.Compile(src); err != nil {

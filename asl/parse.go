@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/scones/scones/asl/intrinsic"
 )
@@ -447,8 +448,8 @@ func (p *parser) state(name, loc string, m map[string]any, parentLang string) *s
 }
 
 var (
-	reStatesResult      = regexp.MustCompile(`\$states\.result\b`)
-	reStatesErrorOutput = regexp.MustCompile(`\$states\.errorOutput\b`)
+	reStatesResult      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$states\.result\b`) })
+	reStatesErrorOutput = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$states\.errorOutput\b`) })
 )
 
 // checkStatesRefs rejects JSONata expressions that read $states.result
@@ -458,10 +459,10 @@ func (p *parser) checkStatesRefs(st *state) {
 	hasResult := st.typ == TypeTask || st.typ == TypeParallel || st.typ == TypeMap
 	check := func(t *tmpl, loc string, result, errOut bool) {
 		walkExprs(t, func(e *jexpr) {
-			if !result && reStatesResult.MatchString(e.src) {
+			if !result && reStatesResult().MatchString(e.src) {
 				p.d.schema(loc, "The JSONata expression '%s' in the field '%s' reads $states.result, which is only available in the Output and Assign of Task, Parallel and Map states", e.src, e.field)
 			}
-			if !errOut && reStatesErrorOutput.MatchString(e.src) {
+			if !errOut && reStatesErrorOutput().MatchString(e.src) {
 				p.d.schema(loc, "The JSONata expression '%s' in the field '%s' reads $states.errorOutput, which is only available in a Catch's Output and Assign", e.src, e.field)
 			}
 		})

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scones/scones/emulator/awsapi"
@@ -85,7 +86,9 @@ func (r *Role) xml() roleXML {
 	}
 }
 
-var policyArnRE = regexp.MustCompile(`^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$`)
+var policyArnRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$`)
+})
 
 // validName reports whether name matches IAM's [\w+=,.@-]{1,max}.
 func validName(name string, max int) bool { return awsapi.ValidName(name, max, "+=,.@-") }
@@ -225,7 +228,7 @@ func (s *Service) dispatch(action string, p url.Values) (any, error) {
 		return policyNamesResult{PolicyNames: names}, nil
 	case "AttachRolePolicy", "DetachRolePolicy":
 		arn := p.Get("PolicyArn")
-		if !policyArnRE.MatchString(arn) {
+		if !policyArnRE().MatchString(arn) {
 			return nil, errorf(400, "InvalidInput", "ARN %s is not valid.", arn)
 		}
 		return nil, s.update(p.Get("RoleName"), func(r *Role) error {

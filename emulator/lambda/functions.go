@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/scones/scones/emulator/awsapi"
 	"github.com/scones/scones/emulator/store"
@@ -100,8 +101,10 @@ func (s *Service) now() string {
 }
 
 var (
-	rolePattern = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
-	versionPat  = regexp.MustCompile(`^[0-9]+$`)
+	rolePattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+	})
+	versionPat = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+$`) })
 )
 
 // reservedEnv reports the variables Lambda sets and refuses to let a
@@ -162,7 +165,7 @@ func (s *Service) parseRef(functionName, qualifier string) (ref, error) {
 		}
 		r.qualifier = qualifier
 	}
-	if r.qualifier != "" && r.qualifier != "$LATEST" && !versionPat.MatchString(r.qualifier) {
+	if r.qualifier != "" && r.qualifier != "$LATEST" && !versionPat().MatchString(r.qualifier) {
 		// Aliases are not emulated: name what is.
 		return r, errNotFound("Function not found: %s:%s (the emulator serves $LATEST and numbered versions, not aliases)", s.functionArn(r.name), r.qualifier)
 	}
@@ -455,7 +458,7 @@ func (s *Service) createFunction(ctx context.Context, in CreateFunctionInput, up
 	if err := checkRuntime(in.Runtime); err != nil {
 		return nil, err
 	}
-	if !rolePattern.MatchString(in.Role) {
+	if !rolePattern().MatchString(in.Role) {
 		return nil, errValidation("1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", in.Role)
 	}
 	if err := checkLimits(in.Timeout, in.MemorySize); err != nil {
@@ -736,7 +739,7 @@ func (s *Service) UpdateFunctionConfiguration(_ context.Context, in UpdateFuncti
 			return nil, err
 		}
 	}
-	if in.Role != nil && !rolePattern.MatchString(*in.Role) {
+	if in.Role != nil && !rolePattern().MatchString(*in.Role) {
 		return nil, errValidation("1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", *in.Role)
 	}
 	if err := checkLimits(in.Timeout, in.MemorySize); err != nil {

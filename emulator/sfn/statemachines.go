@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,10 +30,10 @@ type machineRecord struct {
 	Tracing     json.RawMessage `json:"tracing,omitempty"`
 }
 
-var roleArnRE = regexp.MustCompile(`^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
+var roleArnRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$`) })
 
 func checkRole(arn string) error {
-	if !roleArnRE.MatchString(arn) {
+	if !roleArnRE().MatchString(arn) {
 		return errorf("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s' (want arn:aws:iam::<account>:role/<name>)", arn)
 	}
 	return nil
