@@ -228,12 +228,13 @@ const (
 
 // conn is one client connection.
 type conn struct {
-	srv   *Server
-	rwc   net.Conn
-	state atomic.Int32
-	lr    limitReader
-	br    *bufio.Reader
-	bw    *bufio.Writer
+	srv        *Server
+	rwc        net.Conn
+	remoteAddr string
+	state      atomic.Int32
+	lr         limitReader
+	br         *bufio.Reader
+	bw         *bufio.Writer
 	// werr is the first error writing to the connection; once set,
 	// nothing more is written and the connection closes.
 	werr error
@@ -270,7 +271,7 @@ func (c *conn) serve() {
 		if p := recover(); p != nil && p != http.ErrAbortHandler {
 			buf := make([]byte, 64<<10)
 			buf = buf[:runtime.Stack(buf, false)]
-			c.srv.logger().Error("httpserver: panic serving "+c.rwc.RemoteAddr().String(), "panic", p, "stack", string(buf))
+			c.srv.logger().Error("httpserver: panic serving "+c.remoteAddr, "panic", p, "stack", string(buf))
 		}
 		c.rwc.Close()
 		c.srv.mu.Lock()
@@ -281,6 +282,7 @@ func (c *conn) serve() {
 	if maxHeader <= 0 {
 		maxHeader = DefaultMaxHeaderBytes
 	}
+	c.remoteAddr = c.rwc.RemoteAddr().String()
 	c.lr.r = c.rwc
 	c.br = bufio.NewReaderSize(&c.lr, 4<<10)
 	c.bw = bufio.NewWriterSize(c.rwc, 4<<10)
@@ -383,7 +385,7 @@ func (c *conn) serveRequest(req *http.Request) (keep, unread bool) {
 	ctx, cancel := context.WithCancel(c.srv.ctx)
 	defer cancel()
 	c.cancel = cancel
-	req.RemoteAddr = c.rwc.RemoteAddr().String()
+	req.RemoteAddr = c.remoteAddr
 	w := &response{c: c, contentLength: -1}
 	body := &requestBody{src: req.Body, w: w}
 	w.body = body
