@@ -178,6 +178,13 @@ func (w *response) Write(p []byte) (int, error) {
 
 // Flush sends what the handler wrote so far (http.Flusher).
 func (w *response) Flush() {
+	w.commitHeld()
+	w.c.flush()
+}
+
+// commitHeld settles the status (200 if the handler set none), commits
+// the header and writes the body held so far.
+func (w *response) commitHeld() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -186,7 +193,6 @@ func (w *response) Flush() {
 		w.writeBody(w.held)
 		w.held = nil
 	}
-	w.c.flush()
 }
 
 // writeBody writes body bytes, framed as the response is; a HEAD
@@ -328,14 +334,7 @@ func appendField(b []byte, k, v string) []byte {
 // finish completes the response once the handler has returned.
 func (w *response) finish() {
 	w.handlerDone = true
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if !w.committed {
-		w.commit(w.held)
-		w.writeBody(w.held)
-		w.held = nil
-	}
+	w.commitHeld()
 	if w.chunking {
 		w.c.write([]byte("0\r\n\r\n"))
 	}
