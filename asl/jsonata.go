@@ -33,10 +33,12 @@ type jexpr struct {
 // message than the library's parse error.
 var jsonata2Hints = []string{"??", "?:"}
 
-// missingFuncs are JSONata 1.6+/2.x functions jsonata-go v1.5.4 lacks: a
-// call to one is rejected at Parse time rather than failing at run time.
+// bindingOps finds JSONata 1.6+'s "@$" and "#$" binding operators, which
+// jsonata-go v1.5.4 lacks.
 var bindingOps = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[#@]\s*\$[A-Za-z_]`) })
 
+// missingFuncs are JSONata 1.6+/2.x functions jsonata-go v1.5.4 lacks: a
+// call to one is rejected at Parse time rather than failing at run time.
 var missingFuncs = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$(formatInteger|parseInteger|eval|assert)\s*\(`) })
 
 // funcBinding finds "$name := function(" (or λ) bindings, to detect
