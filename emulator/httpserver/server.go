@@ -44,6 +44,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -329,6 +330,10 @@ func (c *conn) refuse(err error) {
 		c.closeWriteAndWait()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), isNetError(err):
 		// The client closed the connection, or it broke: nobody to answer.
+	case strings.HasPrefix(err.Error(), "unsupported transfer encoding"), strings.HasPrefix(err.Error(), "too many transfer encodings"):
+		// net/http's parser says so with an unexported error type; its
+		// server answers 501, as RFC 9112 asks.
+		c.writeError(http.StatusNotImplemented, err.Error())
 	default:
 		c.writeError(http.StatusBadRequest, err.Error())
 	}
@@ -354,8 +359,9 @@ func (c *conn) closeWriteAndWait() {
 	}
 }
 
-// writeError writes a plain-text error response and flushes it; the
-// connection is closed after it.
+// writeError writes a plain-text error response naming the problem; the
+// connection is closed after it. (net/http names fewer problems; an
+// emulator's user is better served by the parser's own words.)
 func (c *conn) writeError(code int, detail string) {
 	text := http.StatusText(code)
 	if detail != "" {
@@ -363,7 +369,9 @@ func (c *conn) writeError(code int, detail string) {
 	}
 	b := make([]byte, 0, 160+len(text))
 	b = appendStatusLine(b, 1, code)
-	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"...)
+	// The detail can quote the request: nosniff keeps a browser from
+	// reading it as anything but text.
+	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n"...)
 	b = append(b, itoa(code)...)
 	b = append(b, ' ')
 	b = append(b, text...)

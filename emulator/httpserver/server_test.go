@@ -162,6 +162,7 @@ var exchanges = []exchange{
 	{name: "malformed request line", raw: "GARBAGE\r\n\r\n", onlyStatus: true},
 	{name: "missing Host", raw: "GET /small HTTP/1.1\r\n\r\n", onlyStatus: true},
 	{name: "header too large", raw: "GET /small HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 2<<20) + "\r\n\r\n", onlyStatus: true},
+	{name: "unsupported transfer encoding", raw: "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", onlyStatus: true},
 	{name: "bad chunked framing", raw: "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
 }
 
