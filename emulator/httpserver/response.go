@@ -344,12 +344,6 @@ func (w *response) finish() {
 		w.closeAfter = true
 	}
 	w.c.flush()
-	if !w.body.sawEOF && w.req.ContentLength != 0 {
-		// The body was not read to its end, nor discarded at commit (a
-		// handler that read on after writing its header): what is left on
-		// the wire is not a request.
-		w.closeAfter = true
-	}
 }
 
 // write appends to the connection's write buffer; after the first error
@@ -448,8 +442,6 @@ func appendStatusLine(b []byte, protoMinor, code int) []byte {
 	}
 	return append(b, "\r\n"...)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // hasToken reports whether token is one of v's comma-separated elements,
 // ignoring case and spaces.

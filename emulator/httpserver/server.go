@@ -45,6 +45,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -373,7 +374,7 @@ func (c *conn) writeError(code int, detail string) {
 	// The detail can quote the request: nosniff keeps a browser from
 	// reading it as anything but text.
 	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n"...)
-	b = append(b, itoa(code)...)
+	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
 	b = append(b, text...)
 	c.rwc.Write(b)
@@ -413,8 +414,11 @@ func (c *conn) serveRequest(req *http.Request) (keep, unread bool) {
 	w.req = req
 	c.srv.Handler.ServeHTTP(w, req)
 	w.finish()
+	// A body not read to its end, nor discarded at commit (a handler that
+	// read on after writing its header), leaves bytes on the wire that are
+	// not a request: the connection closes.
 	unread = req.ContentLength != 0 && !body.sawEOF
-	return c.werr == nil && !w.closeAfter, unread
+	return c.werr == nil && !w.closeAfter && !unread, unread
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -424,6 +428,9 @@ func (s *Server) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// asciiEqualFold is strings.EqualFold for ASCII alone, as net/http
+// compares header tokens: Unicode folding would take "\u212Aeep-alive"
+// (Kelvin sign) for keep-alive.
 func asciiEqualFold(a, b string) bool {
 	if len(a) != len(b) {
 		return false
