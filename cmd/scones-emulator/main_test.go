@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,23 +26,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestStopsCleanlyOnSignal: on SIGINT or SIGTERM, scones-emulator says it
 // is stopping, closes its store and exits 0; what it acknowledged is there
 // when the data dir is opened again.
@@ -53,7 +35,9 @@ func TestStopsCleanlyOnSignal(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "SCONES_EMULATOR_ARGS=--addr 127.0.0.1:0 --data-dir "+dir)
-			var stderr lockedBuffer
+			// Read only once the process has exited, when exec's copy of it
+			// is done.
+			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.StdoutPipe()
 			if err != nil {
@@ -66,6 +50,8 @@ func TestStopsCleanlyOnSignal(t *testing.T) {
 			line, err := bufio.NewReader(out).ReadString('\n')
 			url, ok := strings.CutPrefix(strings.TrimSpace(line), "scones emulator serving on ")
 			if err != nil || !ok {
+				cmd.Process.Kill()
+				cmd.Wait()
 				t.Fatalf("first line %q, %v; stderr:\n%s", line, err, stderr.String())
 			}
 			// An unsigned request goes to S3: CreateBucket.
@@ -89,6 +75,8 @@ func TestStopsCleanlyOnSignal(t *testing.T) {
 					t.Fatalf("after %v: %v; stderr:\n%s", sig, err, stderr.String())
 				}
 			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				<-done
 				t.Fatalf("still running 15 s after %v; stderr:\n%s", sig, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), "stopping emulator") {
