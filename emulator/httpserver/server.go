@@ -241,6 +241,10 @@ type conn struct {
 	// werr is the first error writing to the connection; once set,
 	// nothing more is written and the connection closes.
 	werr error
+	// ctx is the connection's, a child of the server's: each request's
+	// context is made from it, so that requests on different connections
+	// do not all take the server context's lock to register and leave.
+	ctx context.Context
 	// cancel ends the context of the request in flight.
 	cancel context.CancelFunc
 	// Buffers each response reuses: the status line and header as
@@ -286,6 +290,9 @@ func (c *conn) serve() {
 		maxHeader = DefaultMaxHeaderBytes
 	}
 	c.remoteAddr = c.rwc.RemoteAddr().String()
+	ctx, cancel := context.WithCancel(c.srv.ctx)
+	defer cancel()
+	c.ctx = ctx
 	c.lr.r = c.rwc
 	c.br = bufio.NewReaderSize(&c.lr, 4<<10)
 	c.bw = bufio.NewWriterSize(c.rwc, 4<<10)
@@ -392,7 +399,7 @@ func (c *conn) serveRequest(req *http.Request) (keep, unread bool) {
 		c.writeError(http.StatusBadRequest, "missing required Host header")
 		return false, false
 	}
-	ctx, cancel := context.WithCancel(c.srv.ctx)
+	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	c.cancel = cancel
 	req.RemoteAddr = c.remoteAddr
