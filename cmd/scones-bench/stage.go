@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -82,8 +83,8 @@ func stageCommand() *cli.Command {
 					fmt.Fprintf(os.Stderr, "stage output:\n%s\n", out)
 				}
 			}
-			sortDurations(floorWall)
-			sortDurations(stageWall)
+			slices.Sort(floorWall)
+			slices.Sort(stageWall)
 			fw, sw := floorWall[len(floorWall)/2], stageWall[len(stageWall)/2]
 			fmt.Printf("\nmedian: floor %s, stage %s, ratio %.2fx; peak RSS of stage max %.1f MiB (floor max %.1f MiB)\n",
 				fw.Round(time.Millisecond), sw.Round(time.Millisecond), sw.Seconds()/fw.Seconds(), float64(maxInt(stageRSS))/1024, float64(maxInt(floorRSS))/1024)

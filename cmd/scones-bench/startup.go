@@ -19,12 +19,17 @@ import (
 func startupCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "startup",
-		Usage: "time from process start to the first successful ListBuckets, and idle RSS, of `scones emulator` and moto",
+		Usage: "time from process start to the first successful ListBuckets, and idle RSS, of `scones emulator`, a floor, moto and any peers given",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "runs", Value: 10, Usage: "process starts to measure"},
+			&cli.IntFlag{Name: "runs", Value: 10, Usage: "process starts to measure, per target"},
 			&cli.BoolFlag{Name: "as-linked", Usage: "run the binaries with the page cache as the linker left it (what `go run` gets) instead of read back from disk"},
+			&cli.StringSliceFlag{Name: "peer", Usage: "another server to measure, as `NAME=COMMAND`, the command split at spaces, {port} replaced by the port it is to listen on (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
+			peers, err := parsePeers(c.StringSlice("peer"))
+			if err != nil {
+				return err
+			}
 			dir, err := os.MkdirTemp("", "scones-bench")
 			if err != nil {
 				return err
@@ -63,64 +68,81 @@ func startupCommand() *cli.Command {
 					}
 				}
 			}
-			fmt.Println("| target | runs | ready p50 | ready max | idle RSS p50 | idle RSS max | of which private (RssAnon) p50 |")
-			fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-			row := func(name string, start func(port int) *exec.Cmd) error {
-				var ready []time.Duration
-				var rss, anon []int
-				// One start first, not counted: it reads the binary from
-				// disk, which the others find in the page cache.
-				if _, _, err := measureStartup(c.Context, start); err != nil {
-					return fmt.Errorf("%s: %w", name, err)
-				}
-				for i := 0; i < c.Int("runs"); i++ {
-					d, r, err := measureStartup(c.Context, start)
-					if err != nil {
-						return fmt.Errorf("%s: %w", name, err)
-					}
-					ready = append(ready, d)
-					rss, anon = append(rss, r.rss), append(anon, r.anon)
-				}
-				res := result{latencies: ready}
-				sortDurations(res.latencies)
-				slices.Sort(rss)
-				slices.Sort(anon)
-				fmt.Printf("| %s | %d | %s | %s | %.1f MiB | %.1f MiB | %.1f MiB |\n", name, len(ready), fmtDur(res.percentile(0.5)), fmtDur(res.latencies[len(ready)-1]),
-					float64(rss[len(rss)/2])/1024, float64(rss[len(rss)-1])/1024, float64(anon[len(anon)/2])/1024)
-				return nil
+			targets := []startupTarget{
+				{name: "scones emulator (the CLI)", argv: []string{bin, "emulator", "--addr", "127.0.0.1:{port}"}},
+				{name: "scones-emulator (CGO_ENABLED=0, -tags nodocker,urfave_cli_no_docs, as the README builds it)", argv: []string{slim, "--addr", "127.0.0.1:{port}"}},
+				{name: "scones-emulator (plain go build -tags nodocker, cgo)", argv: []string{plain, "--addr", "127.0.0.1:{port}"}},
+				{name: "floor: a static Go net/http server answering ListBuckets", argv: []string{floor, "127.0.0.1:{port}"}},
 			}
-			if err := row("scones emulator (the CLI)", func(port int) *exec.Cmd {
-				return exec.Command(bin, "emulator", "--addr", "127.0.0.1:"+strconv.Itoa(port))
-			}); err != nil {
-				return err
-			}
-			if err := row("scones-emulator (CGO_ENABLED=0, -tags nodocker,urfave_cli_no_docs, as the README builds it)", func(port int) *exec.Cmd {
-				return exec.Command(slim, "--addr", "127.0.0.1:"+strconv.Itoa(port))
-			}); err != nil {
-				return err
-			}
-			if err := row("scones-emulator (plain go build -tags nodocker, cgo)", func(port int) *exec.Cmd {
-				return exec.Command(plain, "--addr", "127.0.0.1:"+strconv.Itoa(port))
-			}); err != nil {
-				return err
-			}
-			if err := row("floor: a static Go net/http server answering ListBuckets", func(port int) *exec.Cmd {
-				return exec.Command(floor, "127.0.0.1:"+strconv.Itoa(port))
-			}); err != nil {
-				return err
-			}
+			var skipped []string
 			if !c.Bool("no-moto") {
 				if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-					fmt.Println("| moto server | skipped: moto not installed | | | |")
-					return nil
+					skipped = append(skipped, "| moto server | skipped: moto not installed | | | | | |")
+				} else {
+					targets = append(targets, startupTarget{name: "moto server", argv: []string{"python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "{port}"}})
 				}
-				return row("moto server", func(port int) *exec.Cmd {
-					return exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-				})
+			}
+			targets = append(targets, peers...)
+			// Rounds alternate the targets, so that the machine's drift
+			// over the run (large on the VMs measured here) falls on all
+			// of them alike. Each target's first start is not counted: it
+			// reads the binary from disk, which the others find in the
+			// page cache.
+			for round := 0; round <= c.Int("runs"); round++ {
+				for i := range targets {
+					t := &targets[i]
+					d, m, err := measureStartup(c.Context, t.argv)
+					if err != nil {
+						return fmt.Errorf("%s: %w", t.name, err)
+					}
+					if round > 0 {
+						t.ready = append(t.ready, d)
+						t.rss, t.anon = append(t.rss, m.rss), append(t.anon, m.anon)
+					}
+				}
+			}
+			fmt.Println("| target | runs | ready p50 | ready max | idle RSS p50 | idle RSS max | of which private (RssAnon) p50 |")
+			fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+			for _, t := range targets {
+				slices.Sort(t.ready)
+				slices.Sort(t.rss)
+				slices.Sort(t.anon)
+				n := len(t.ready)
+				fmt.Printf("| %s | %d | %s | %s | %.1f MiB | %.1f MiB | %.1f MiB |\n", t.name, n, fmtDur(result{latencies: t.ready}.percentile(0.5)), fmtDur(t.ready[n-1]),
+					float64(t.rss[n/2])/1024, float64(t.rss[n-1])/1024, float64(t.anon[n/2])/1024)
+			}
+			for _, s := range skipped {
+				fmt.Println(s)
 			}
 			return nil
 		},
 	}
+}
+
+// startupTarget is one server the startup command measures: its command
+// line, with {port} for the port it is to listen on, and what was measured.
+type startupTarget struct {
+	name      string
+	argv      []string
+	ready     []time.Duration
+	rss, anon []int
+}
+
+// parsePeers reads --peer values, NAME=COMMAND.
+func parsePeers(specs []string) ([]startupTarget, error) {
+	var peers []startupTarget
+	for _, s := range specs {
+		name, command, ok := strings.Cut(s, "=")
+		argv := strings.Fields(command)
+		if !ok || strings.TrimSpace(name) == "" || len(argv) == 0 {
+			return nil, fmt.Errorf("--peer %q: want NAME=COMMAND, as in 'kumo=/usr/local/bin/kumo --port {port}'", s)
+		}
+		if !strings.Contains(command, "{port}") {
+			return nil, fmt.Errorf("--peer %q: the command has no {port}, so it cannot be told where to listen", s)
+		}
+		peers = append(peers, startupTarget{name: strings.TrimSpace(name), argv: argv})
+	}
+	return peers, nil
 }
 
 // startupFloor is the least a Go program can be ready with: listen, and
@@ -159,12 +181,16 @@ func buildStartupFloor(dir string) (string, error) {
 
 // measureStartup starts a server, polls ListBuckets until it succeeds, and
 // reads the process's resident memory one second later (idle).
-func measureStartup(ctx context.Context, start func(port int) *exec.Cmd) (time.Duration, memKiB, error) {
+func measureStartup(ctx context.Context, argv []string) (time.Duration, memKiB, error) {
 	port, err := freePort()
 	if err != nil {
 		return 0, memKiB{}, err
 	}
-	cmd := start(port)
+	args := make([]string, len(argv))
+	for i, a := range argv {
+		args[i] = strings.ReplaceAll(a, "{port}", strconv.Itoa(port))
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	client := s3Client(fmt.Sprintf("http://127.0.0.1:%d", port))
 	t0 := time.Now()
@@ -232,12 +258,4 @@ func residentKiB(pid int) memKiB {
 		}
 	}
 	return m
-}
-
-func sortDurations(d []time.Duration) {
-	for i := 1; i < len(d); i++ {
-		for j := i; j > 0 && d[j] < d[j-1]; j-- {
-			d[j], d[j-1] = d[j-1], d[j]
-		}
-	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -175,24 +174,49 @@ func (s *Service) callJSON(ctx context.Context, service, target, contentType, pr
 	if s.deps.Service == nil || s.deps.Service(service) == nil {
 		return nil, &asl.Error{Name: "States.Runtime", Cause: fmt.Sprintf("the %s service is not running in this emulator", service)}
 	}
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("X-Amz-Target", target)
 	req.Header.Set("Content-Type", contentType)
-	rec := httptest.NewRecorder()
+	rec := &response{header: http.Header{}}
 	s.deps.Service(service).ServeHTTP(rec, req)
-	if rec.Code >= 300 {
+	if rec.code >= 300 {
 		var e struct {
 			Type    string `json:"__type"`
 			Message string `json:"message"`
 		}
-		json.Unmarshal(rec.Body.Bytes(), &e)
+		json.Unmarshal(rec.body.Bytes(), &e)
 		code := e.Type[strings.LastIndexByte(e.Type, '#')+1:]
 		if code == "" {
 			code = "ServiceException"
 		}
 		return nil, &asl.Error{Name: prefix + "." + code, Cause: e.Message}
 	}
-	return rec.Body.Bytes(), nil
+	return rec.body.Bytes(), nil
+}
+
+// response is what an in-process call to another service wrote. It is
+// not net/http/httptest's recorder because that package would link a test
+// certificate and its parsing into every emulator binary.
+type response struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (r *response) Header() http.Header { return r.header }
+
+func (r *response) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+func (r *response) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
 }
 
 func (s *Service) sagemakerTask(ctx context.Context, t *asl.TaskRequest) (json.RawMessage, error) {
@@ -331,19 +355,29 @@ func (s *Service) sdkTask(ctx context.Context, t *asl.TaskRequest) (json.RawMess
 		return nil, &asl.Error{Name: "States.Runtime", Cause: fmt.Sprintf("the scones emulator serves aws-sdk integrations for s3 (getObject, putObject, listObjectsV2), sagemaker and sfn; not %s", service)}
 	}
 	op := strings.ToUpper(action[:1]) + action[1:]
-	body := t.Parameters
-	if service == "sfn" {
-		body = camelKeys(body)
+	if service != "sfn" {
+		return s.callJSON(ctx, svc.signing, svc.target+op, svc.contentType, svc.prefix, t.Parameters)
 	}
-	return s.callJSON(ctx, svc.signing, svc.target+op, svc.contentType, svc.prefix, body)
+	out, err := s.callJSON(ctx, svc.signing, svc.target+op, svc.contentType, svc.prefix, recaseKeys(t.Parameters, false))
+	if err != nil {
+		return nil, err
+	}
+	return recaseKeys(out, true), nil
 }
 
-// camelKeys lower-cases the first letter of every object key: the aws-sdk
-// integration takes PascalCase names, Step Functions' wire uses camelCase.
-func camelKeys(raw json.RawMessage) json.RawMessage {
+// recaseKeys sets the case of the first letter of every object key, lower
+// or upper: the aws-sdk integrations take and give PascalCase names, while
+// Step Functions' own wire uses camelCase. Numbers pass through as written.
+func recaseKeys(raw json.RawMessage, upper bool) json.RawMessage {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
 	var v any
-	if json.Unmarshal(raw, &v) != nil {
+	if d.Decode(&v) != nil {
 		return raw
+	}
+	first := strings.ToLower
+	if upper {
+		first = strings.ToUpper
 	}
 	var walk func(any) any
 	walk = func(v any) any {
@@ -352,7 +386,7 @@ func camelKeys(raw json.RawMessage) json.RawMessage {
 			out := make(map[string]any, len(x))
 			for k, val := range x {
 				if k != "" {
-					k = strings.ToLower(k[:1]) + k[1:]
+					k = first(k[:1]) + k[1:]
 				}
 				out[k] = walk(val)
 			}
