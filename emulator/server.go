@@ -229,7 +229,10 @@ func (s *Server) Listen(ctx context.Context) error {
 			s.opts.Logger.Error("emulator: serve", "err", err)
 		}
 	}()
-	s.opts.Logger.Info("emulator listening", "url", s.url)
+	// Debug, not Info: the commands announce readiness themselves, and a
+	// first slog line costs most of a millisecond that the first requests
+	// would wait for.
+	s.opts.Logger.Debug("emulator listening", "url", s.url)
 	return nil
 }
 

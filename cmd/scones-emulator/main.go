@@ -16,11 +16,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,8 +25,8 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The emulator command catches SIGINT and SIGTERM itself, once it
+	// listens (emulatorcmd.Action).
 	app := &cli.App{
 		Name:        "scones-emulator",
 		Usage:       "serve the scones AWS emulator (S3, STS, IAM, Lambda, Step Functions, SageMaker) on one address",
@@ -39,7 +36,7 @@ func main() {
 		}, emulatorcmd.Flags()...),
 		Action: emulatorcmd.Action,
 	}
-	if err := app.RunContext(ctx, os.Args); err != nil {
+	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "scones-emulator:", err)
 		os.Exit(1)
 	}

@@ -6,9 +6,10 @@ package awsapi
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,9 +88,14 @@ type OperationNamer interface {
 }
 
 // NewRequestID returns a fresh request id in AWS's format (a UUID v4).
+// Its bits come from math/rand/v2's generator (ChaCha8, seeded per
+// process), not crypto/rand: a request id has to be unique, not secret,
+// and math/rand/v2 costs a sixth of crypto/rand's 84 ns per id here, with
+// no state to set up on first use, when the first response waits for it.
 func NewRequestID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	// Formatted on the stack: one allocation, the string. Every response

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,7 +40,7 @@ scope of each request. Point any AWS client at it:
 GET /_scones/health answers 200 with each service's state once it serves;
 PUT /_scones/faults injects faults. SIGINT or SIGTERM stops it cleanly.`
 
-// Action serves until the context ends (SIGINT or SIGTERM). It reads the
+// Action serves until SIGINT, SIGTERM or the end of the context. It reads the
 // global --log-level flag when the app defines one.
 func Action(c *cli.Context) error {
 	var level slog.Level
@@ -70,8 +72,18 @@ func Action(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// SIGINT and SIGTERM are caught from here, once the server listens,
+	// not from the process's start: os/signal's first Notify starts two
+	// threads, a millisecond of start-up on a VM where threads are dear
+	// (docs/BENCHMARKS.md, session 9), and here it overlaps the first
+	// requests. A signal in the window before ends the process without the
+	// clean stop, as kill -9 would, and loses what kill -9 loses: nothing
+	// acknowledged. Readiness is announced after, so whoever waits for the
+	// line below and then signals gets the clean stop.
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	fmt.Fprintf(c.App.Writer, "scones emulator serving on %s\n", srv.URL())
-	<-c.Context.Done()
+	<-ctx.Done()
 	log.Info("stopping emulator")
 	return srv.Close()
 }
