@@ -1,11 +1,8 @@
 package sconesdocker
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -309,9 +306,8 @@ func runGo(ctx context.Context, mod, arch string, args []string, log io.Writer) 
 }
 
 // writeContext writes the Docker build context as a tar to a temporary
-// file and returns it with the SHA-256 of its bytes. The tar is
-// deterministic (fixed times, owner root, fixed order), so the same
-// Dockerfile and binaries always hash the same.
+// file and returns it with the SHA-256 of its bytes (ContextTar), so the
+// same Dockerfile and binaries always hash the same.
 func writeContext(dockerfile []byte, bins string, progs []program) (*os.File, string, error) {
 	f, err := os.CreateTemp("", "scones-emulator-context-*.tar")
 	if err != nil {
@@ -322,56 +318,29 @@ func writeContext(dockerfile []byte, bins string, progs []program) (*os.File, st
 		os.Remove(f.Name())
 		return nil, "", fmt.Errorf("sconesdocker: build context: %w", err)
 	}
-	h := sha256.New()
-	tw := tar.NewWriter(io.MultiWriter(f, h))
-	epoch := time.Unix(0, 0).UTC()
-	header := func(name string, typ byte, mode, size int64) *tar.Header {
-		return &tar.Header{Name: name, Typeflag: typ, Mode: mode, Size: size, ModTime: epoch, Format: tar.FormatPAX}
-	}
-	if err := tw.WriteHeader(header("Dockerfile", tar.TypeReg, 0o644, int64(len(dockerfile)))); err != nil {
-		return fail(err)
-	}
-	if _, err := tw.Write(dockerfile); err != nil {
+	ct := NewContextTar(f)
+	if err := ct.Bytes("Dockerfile", 0o644, dockerfile); err != nil {
 		return fail(err)
 	}
 	for _, d := range []string{"rootfs/", "rootfs/usr/", "rootfs/usr/local/", binDir + "/"} {
-		if err := tw.WriteHeader(header(d, tar.TypeDir, 0o755, 0)); err != nil {
+		if err := ct.Dir(d, 0o755); err != nil {
 			return fail(err)
 		}
 	}
 	for _, p := range progs {
-		if err := addFile(tw, header(binDir+"/"+p.name, tar.TypeReg, 0o755, 0), filepath.Join(bins, p.name)); err != nil {
+		if err := ct.File(binDir+"/"+p.name, 0o755, filepath.Join(bins, p.name)); err != nil {
 			return fail(err)
 		}
 	}
 	// The sticky, world-writable /tmp that scratch lacks.
-	if err := tw.WriteHeader(header("rootfs/tmp/", tar.TypeDir, 0o1777, 0)); err != nil {
+	if err := ct.Dir("rootfs/tmp/", 0o1777); err != nil {
 		return fail(err)
 	}
-	if err := tw.Close(); err != nil {
+	sum, err := ct.Close()
+	if err != nil {
 		return fail(err)
 	}
-	return f, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func addFile(tw *tar.Writer, hdr *tar.Header, path string) error {
-	src, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	fi, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	hdr.Size = fi.Size()
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
-	}
-	if _, err := io.Copy(tw, src); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	return f, sum, nil
 }
 
 func stderrOf(err error) string {

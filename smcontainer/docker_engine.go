@@ -9,11 +9,8 @@
 package smcontainer
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -55,19 +52,11 @@ func BuildScratchImage(ctx context.Context, img ScratchImage) (string, error) {
 }
 
 // scratchContext returns the build context of img, a tar of its Dockerfile
-// and its files under their base names, and the content-hash tag.
+// and its files under their base names, and the content-hash tag: the
+// first 16 hex digits of the tar's SHA-256 (sconesdocker.ContextTar).
 func scratchContext(img ScratchImage) ([]byte, string, error) {
 	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	add := func(name string, mode int64, data []byte) error {
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: time.Unix(0, 0)}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		_, err := tw.Write(data)
-		return err
-	}
-	h := sha256.New()
+	ct := sconesdocker.NewContextTar(&buf)
 	dests := make([]string, 0, len(img.Files))
 	for d := range img.Files {
 		dests = append(dests, d)
@@ -80,25 +69,18 @@ func scratchContext(img ScratchImage) ([]byte, string, error) {
 			return nil, "", fmt.Errorf("smcontainer: image %s: files %s and %s share the base name %s", img.Repo, other, d, name)
 		}
 		names[name] = d
-		data, err := os.ReadFile(img.Files[d])
-		if err != nil {
+		if err := ct.File(name, 0o755, img.Files[d]); err != nil {
 			return nil, "", fmt.Errorf("smcontainer: image file: %w", err)
 		}
-		fmt.Fprintf(h, "%s\x00%d\x00", d, len(data))
-		h.Write(data)
-		if err := add(name, 0o755, data); err != nil {
-			return nil, "", err
-		}
 	}
-	df := []byte(img.Dockerfile())
-	h.Write(df)
-	if err := add("Dockerfile", 0o644, df); err != nil {
+	if err := ct.Bytes("Dockerfile", 0o644, []byte(img.Dockerfile())); err != nil {
 		return nil, "", err
 	}
-	if err := tw.Close(); err != nil {
+	sum, err := ct.Close()
+	if err != nil {
 		return nil, "", err
 	}
-	return buf.Bytes(), hex.EncodeToString(h.Sum(nil))[:16], nil
+	return buf.Bytes(), sum[:16], nil
 }
 
 // pruneOldTags removes the images of repo built for older contents (other
