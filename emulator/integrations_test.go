@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,19 +17,40 @@ import (
 
 // Step Functions' aws-sdk integrations for sagemaker and sfn are served by
 // calling the other service's handler in-process: its answer becomes the
-// task's result, its AWS error the task's error, <Service>.<Code>.
+// task's result, in PascalCase, and its AWS error the task's error,
+// <Service>.<Code> with the "Exception" suffix Step Functions adds where
+// the service's code lacks it.
 func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	srv := start(t, emulator.Options{})
 	ctx := context.Background()
 	c := sfn.NewFromConfig(awsConfig("test", "test"), func(o *sfn.Options) { o.BaseEndpoint = aws.String(srv.URL()) })
+	role := aws.String("arn:aws:iam::000000000000:role/sfn")
+	child, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("child"), RoleArn: role,
+		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catch := func(name, path, next string) string {
+		return `"Catch":[{"ErrorEquals":["` + name + `"],"ResultPath":"$.` + path + `","Next":"` + next + `"}],"End":true`
+	}
+	start := func(input string) string {
+		return `{"Type":"Task","Resource":"arn:aws:states:::states:startExecution","Parameters":{"StateMachineArn":"` +
+			aws.ToString(child.StateMachineArn) + `","Name":"once","Input":{"n":` + input + `}},"ResultPath":null,`
+	}
 	def := `{"StartAt":"List","States":{
 	  "List":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:listStateMachines","Parameters":{"MaxResults":10},
 	    "ResultSelector":{"names.$":"$.StateMachines[*].Name"},"ResultPath":"$.list","Next":"Describe"},
 	  "Describe":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sagemaker:describeTrainingJob","Parameters":{"TrainingJobName.$":"$.job"},
-	    "Catch":[{"ErrorEquals":["SageMaker.ValidationException"],"ResultPath":"$.err","Next":"Done"}],"End":true},
+	    ` + catch("SageMaker.ValidationException", "sagemakerErr", "GetObject") + `},
+	  "GetObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:getObject","Parameters":{"Bucket":"no-such-bucket","Key":"k"},
+	    ` + catch("S3.NoSuchBucketException", "s3Err", "DescribeExecution") + `},
+	  "DescribeExecution":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:describeExecution",
+	    "Parameters":{"ExecutionArn":"arn:aws:states:us-east-1:000000000000:execution:child:never-ran"},
+	    ` + catch("Sfn.ExecutionDoesNotExistException", "sfnErr", "Start") + `},
+	  "Start":` + start("1") + `"Next":"StartAgain"},
+	  "StartAgain":` + start("2") + catch("StepFunctions.ExecutionAlreadyExistsException", "startErr", "Done") + `},
 	  "Done":{"Type":"Pass","End":true}}}`
-	sm, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("integrations"),
-		RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn"), Definition: aws.String(def)})
+	sm, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("integrations"), RoleArn: role, Definition: aws.String(def)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,16 +71,25 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 		t.Fatalf("status %s: %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
 	}
 	var got struct {
-		List struct{ Names []string } `json:"list"`
-		Err  struct{ Error, Cause string }
+		List                                  struct{ Names []string } `json:"list"`
+		SageMakerErr, S3Err, SfnErr, StartErr struct{ Error, Cause string }
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(out.Output)), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.List.Names) != 1 || got.List.Names[0] != "integrations" {
-		t.Errorf("listStateMachines through the integration gave %v, want [integrations]", got.List.Names)
+	if !slices.Equal(got.List.Names, []string{"child", "integrations"}) {
+		t.Errorf("listStateMachines through the integration gave %v, want [child integrations]", got.List.Names)
 	}
-	if got.Err.Error != "SageMaker.ValidationException" || !strings.Contains(got.Err.Cause, "no-such-job") {
-		t.Errorf("describeTrainingJob of a missing job gave error %q, cause %q", got.Err.Error, got.Err.Cause)
+	for _, e := range []struct {
+		name, got, cause, want string
+	}{
+		{"describeTrainingJob", got.SageMakerErr.Error, got.SageMakerErr.Cause, "no-such-job"},
+		{"getObject", got.S3Err.Error, got.S3Err.Cause, "no-such-bucket"},
+		{"describeExecution", got.SfnErr.Error, got.SfnErr.Cause, "never-ran"},
+		{"startExecution", got.StartErr.Error, got.StartErr.Cause, "once"},
+	} {
+		if e.got == "" || !strings.Contains(e.cause, e.want) {
+			t.Errorf("%s: error %q, cause %q; want a cause naming %q", e.name, e.got, e.cause, e.want)
+		}
 	}
 }

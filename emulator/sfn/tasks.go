@@ -67,14 +67,27 @@ func (s *Service) invokeTask(ctx context.Context, t *asl.TaskRequest) (json.RawM
 func lambdaError(err error) *asl.Error { return serviceError("Lambda", "ServiceException", err) }
 
 // serviceError names a service error as Step Functions does for an
-// integration: <Service>.<AWS error code>, or <Service>.<fallback> when the
-// error carries no code.
+// integration (integrationError), or <Service>.<fallback> when the error
+// carries no code.
 func serviceError(service, fallback string, err error) *asl.Error {
 	var coded interface{ ErrorCode() string }
 	if errors.As(err, &coded) {
-		return &asl.Error{Name: service + "." + coded.ErrorCode(), Cause: err.Error()}
+		return integrationError(service, coded.ErrorCode(), err.Error())
 	}
 	return &asl.Error{Name: service + "." + fallback, Cause: err.Error()}
+}
+
+// integrationError is a service's error as a task sees it:
+// <Service>.<code>, the code with the "Exception" suffix that Step
+// Functions adds where the service's own code lacks it, so S3's NoSuchKey
+// is S3.NoSuchKeyException and Step Functions' ExecutionAlreadyExists is
+// StepFunctions.ExecutionAlreadyExistsException ("Learning to use AWS
+// service SDK integrations", Step Functions developer guide).
+func integrationError(service, code, cause string) *asl.Error {
+	if !strings.HasSuffix(code, "Exception") {
+		code += "Exception"
+	}
+	return &asl.Error{Name: service + "." + code, Cause: cause}
 }
 
 func (s *Service) invokeLambda(ctx context.Context, t *asl.TaskRequest, params json.RawMessage, bare bool) (json.RawMessage, error) {
@@ -192,7 +205,7 @@ func (s *Service) callJSON(ctx context.Context, service, target, contentType, pr
 		if code == "" {
 			code = "ServiceException"
 		}
-		return nil, &asl.Error{Name: prefix + "." + code, Cause: e.Message}
+		return nil, integrationError(prefix, code, e.Message)
 	}
 	return rec.body.Bytes(), nil
 }
@@ -290,7 +303,7 @@ func (s *Service) startExecutionTask(ctx context.Context, t *asl.TaskRequest) (j
 	if err != nil {
 		var ae interface{ ErrorCode() string }
 		if errors.As(err, &ae) {
-			return nil, &asl.Error{Name: "StepFunctions." + ae.ErrorCode(), Cause: err.Error()}
+			return nil, integrationError("StepFunctions", ae.ErrorCode(), err.Error())
 		}
 		return nil, err
 	}
