@@ -121,7 +121,8 @@ type ObjectInfo struct {
 type S3 interface {
 	GetObject(ctx context.Context, bucket, key string) ([]byte, error)
 	ListObjectsV2(ctx context.Context, bucket, prefix string) ([]ObjectInfo, error)
-	PutObject(ctx context.Context, bucket, key string, body []byte) error
+	// PutObject stores body and returns its quoted ETag, as S3 answers it.
+	PutObject(ctx context.Context, bucket, key string, body []byte) (string, error)
 }
 
 var _ TaskInvoker = TaskInvokerFunc(nil)

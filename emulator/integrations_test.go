@@ -2,7 +2,9 @@ package emulator_test
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +27,9 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	ctx := context.Background()
 	c := sfn.NewFromConfig(awsConfig("test", "test"), func(o *sfn.Options) { o.BaseEndpoint = aws.String(srv.URL()) })
 	role := aws.String("arn:aws:iam::000000000000:role/sfn")
+	if err := srv.S3.CreateBucket(ctx, "out"); err != nil {
+		t.Fatal(err)
+	}
 	child, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("child"), RoleArn: role,
 		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)})
 	if err != nil {
@@ -43,7 +48,9 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	  "Describe":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sagemaker:describeTrainingJob","Parameters":{"TrainingJobName.$":"$.job"},
 	    ` + catch("SageMaker.ValidationException", "sagemakerErr", "GetObject") + `},
 	  "GetObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:getObject","Parameters":{"Bucket":"no-such-bucket","Key":"k"},
-	    ` + catch("S3.NoSuchBucketException", "s3Err", "DescribeExecution") + `},
+	    ` + catch("S3.NoSuchBucketException", "s3Err", "PutObject") + `},
+	  "PutObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:putObject","Parameters":{"Bucket":"out","Key":"k","Body":"hello"},
+	    "ResultPath":"$.put","Next":"DescribeExecution"},
 	  "DescribeExecution":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:describeExecution",
 	    "Parameters":{"ExecutionArn":"arn:aws:states:us-east-1:000000000000:execution:child:never-ran"},
 	    ` + catch("Sfn.ExecutionDoesNotExistException", "sfnErr", "Start") + `},
@@ -72,6 +79,7 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	}
 	var got struct {
 		List                                  struct{ Names []string } `json:"list"`
+		Put                                   struct{ ETag string }
 		SageMakerErr, S3Err, SfnErr, StartErr struct{ Error, Cause string }
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(out.Output)), &got); err != nil {
@@ -79,6 +87,9 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	}
 	if !slices.Equal(got.List.Names, []string{"child", "integrations"}) {
 		t.Errorf("listStateMachines through the integration gave %v, want [child integrations]", got.List.Names)
+	}
+	if want := fmt.Sprintf(`"%x"`, md5.Sum([]byte("hello"))); got.Put.ETag != want {
+		t.Errorf("putObject through the integration gave ETag %q, want %s", got.Put.ETag, want)
 	}
 	for _, e := range []struct {
 		name, got, cause, want string

@@ -50,9 +50,8 @@ func (i itemStore) ListObjectsV2(ctx context.Context, bucket, prefix string) ([]
 	return out, nil
 }
 
-func (i itemStore) PutObject(ctx context.Context, bucket, key string, body []byte) error {
-	_, err := i.svc.PutObject(ctx, bucket, key, body, "application/json")
-	return err
+func (i itemStore) PutObject(ctx context.Context, bucket, key string, body []byte) (string, error) {
+	return i.svc.PutObject(ctx, bucket, key, body, "application/json")
 }
 
 // serviceHandler returns a service's handler by signing name, for Step

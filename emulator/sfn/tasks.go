@@ -438,10 +438,11 @@ func (s *Service) s3Task(ctx context.Context, action string, params json.RawMess
 		if json.Unmarshal(p.Body, &str) == nil {
 			body = []byte(str)
 		}
-		if err := s.deps.S3.PutObject(ctx, p.Bucket, p.Key, body); err != nil {
+		etag, err := s.deps.S3.PutObject(ctx, p.Bucket, p.Key, body)
+		if err != nil {
 			return nil, s3Error(err)
 		}
-		return json.Marshal(map[string]any{"ETag": ""})
+		return json.Marshal(map[string]any{"ETag": etag})
 	case "listObjectsV2":
 		objs, err := s.deps.S3.ListObjectsV2(ctx, p.Bucket, p.Prefix)
 		if err != nil {
