@@ -22,14 +22,14 @@ type memS3 struct {
 
 func newMemS3() *memS3 { return &memS3{objects: map[string][]byte{}} }
 
-func (m *memS3) GetObject(_ context.Context, bucket, key string) ([]byte, error) {
+func (m *memS3) GetObject(_ context.Context, bucket, key string) ([]byte, ObjectInfo, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b, ok := m.objects[bucket+"/"+key]
 	if !ok {
-		return nil, fmt.Errorf("NoSuchKey: %s/%s", bucket, key)
+		return nil, ObjectInfo{}, fmt.Errorf("NoSuchKey: %s/%s", bucket, key)
 	}
-	return b, nil
+	return b, ObjectInfo{Key: key, Size: int64(len(b))}, nil
 }
 
 func (m *memS3) ListObjectsV2(_ context.Context, bucket, prefix string) ([]ObjectInfo, error) {
@@ -196,7 +196,7 @@ func TestDistributedMapReadersBatcherWriter(t *testing.T) {
 		if len(keys) != 3 {
 			t.Fatalf("written %v", keys)
 		}
-		manifest, _ := s3.GetObject(ctx, "out", out.ResultWriterDetails.Key)
+		manifest, _, _ := s3.GetObject(ctx, "out", out.ResultWriterDetails.Key)
 		var m struct {
 			DestinationBucket string
 			ResultFiles       map[string][]struct{ Key string }
@@ -205,13 +205,13 @@ func TestDistributedMapReadersBatcherWriter(t *testing.T) {
 		if m.DestinationBucket != "out" || len(m.ResultFiles["SUCCEEDED"]) != 1 || len(m.ResultFiles["FAILED"]) != 1 {
 			t.Fatalf("manifest %s", manifest)
 		}
-		failed, _ := s3.GetObject(ctx, "out", m.ResultFiles["FAILED"][0].Key)
+		failed, _, _ := s3.GetObject(ctx, "out", m.ResultFiles["FAILED"][0].Key)
 		var fl []map[string]any
 		_ = json.Unmarshal(failed, &fl)
 		if len(fl) != 1 || fl[0]["Error"] != "Three" || fl[0]["Status"] != "FAILED" || fl[0]["Input"] != `{"n":3}` {
 			t.Errorf("FAILED file %s", failed)
 		}
-		succeeded, _ := s3.GetObject(ctx, "out", m.ResultFiles["SUCCEEDED"][0].Key)
+		succeeded, _, _ := s3.GetObject(ctx, "out", m.ResultFiles["SUCCEEDED"][0].Key)
 		var sl []map[string]any
 		_ = json.Unmarshal(succeeded, &sl)
 		if len(sl) != 4 {

@@ -460,7 +460,7 @@ func (r *stateRun) readItems(ctx context.Context, eff any) ([]any, *Error) {
 		if key == "" {
 			return nil, fail("The ItemReader parameters must include a Key")
 		}
-		body, gerr := s3.GetObject(ctx, bucket, key)
+		body, _, gerr := s3.GetObject(ctx, bucket, key)
 		if gerr != nil {
 			return nil, fail("getObject s3://%s/%s failed: %v", bucket, key, gerr)
 		}

@@ -106,20 +106,23 @@ func classifyResource(res string) (kind int, rtype, rname string, ok bool) {
 	return 0, "", "", false
 }
 
-// ObjectInfo is one listObjectsV2 entry.
+// ObjectInfo describes an object: a listObjectsV2 entry, or what
+// getObject answers beside the body.
 type ObjectInfo struct {
 	Key          string
 	Size         int64
 	ETag         string // with its quotes, as S3 returns it
 	LastModified time.Time
 	StorageClass string
+	ContentType  string            // getObject only
+	Metadata     map[string]string // getObject only: user metadata, keys without x-amz-meta-
 }
 
 // S3 is the object storage a Distributed Map reads items from
 // (ItemReader) and writes results to (ResultWriter). The emulator
 // implements it over its S3 service.
 type S3 interface {
-	GetObject(ctx context.Context, bucket, key string) ([]byte, error)
+	GetObject(ctx context.Context, bucket, key string) ([]byte, ObjectInfo, error)
 	ListObjectsV2(ctx context.Context, bucket, prefix string) ([]ObjectInfo, error)
 	// PutObject stores body and returns its quoted ETag, as S3 answers it.
 	PutObject(ctx context.Context, bucket, key string, body []byte) (string, error)

@@ -50,7 +50,9 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	  "GetObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:getObject","Parameters":{"Bucket":"no-such-bucket","Key":"k"},
 	    ` + catch("S3.NoSuchBucketException", "s3Err", "PutObject") + `},
 	  "PutObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:putObject","Parameters":{"Bucket":"out","Key":"k","Body":"hello"},
-	    "ResultPath":"$.put","Next":"DescribeExecution"},
+	    "ResultPath":"$.put","Next":"GetBack"},
+	  "GetBack":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:getObject","Parameters":{"Bucket":"out","Key":"k"},
+	    "ResultPath":"$.got","Next":"DescribeExecution"},
 	  "DescribeExecution":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:describeExecution",
 	    "Parameters":{"ExecutionArn":"arn:aws:states:us-east-1:000000000000:execution:child:never-ran"},
 	    ` + catch("Sfn.ExecutionDoesNotExistException", "sfnErr", "Start") + `},
@@ -80,6 +82,7 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	var got struct {
 		List                                  struct{ Names []string } `json:"list"`
 		Put                                   struct{ ETag string }
+		Got                                   struct{ Body, ETag, LastModified string }
 		SageMakerErr, S3Err, SfnErr, StartErr struct{ Error, Cause string }
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(out.Output)), &got); err != nil {
@@ -90,6 +93,9 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	}
 	if want := fmt.Sprintf(`"%x"`, md5.Sum([]byte("hello"))); got.Put.ETag != want {
 		t.Errorf("putObject through the integration gave ETag %q, want %s", got.Put.ETag, want)
+	}
+	if got.Got.Body != "hello" || got.Got.ETag != got.Put.ETag || got.Got.LastModified == "" {
+		t.Errorf("getObject through the integration gave %+v, want the body and ETag put", got.Got)
 	}
 	for _, e := range []struct {
 		name, got, cause, want string

@@ -33,9 +33,9 @@ func (l lambdaInvoker) InvokeFunction(ctx context.Context, in sfn.LambdaInvocati
 // itemStore serves Distributed Map's ItemReader and ResultWriter from S3.
 type itemStore struct{ svc *s3.Service }
 
-func (i itemStore) GetObject(ctx context.Context, bucket, key string) ([]byte, error) {
-	b, _, err := i.svc.GetObject(ctx, bucket, key)
-	return b, err
+func (i itemStore) GetObject(ctx context.Context, bucket, key string) ([]byte, asl.ObjectInfo, error) {
+	b, o, err := i.svc.GetObject(ctx, bucket, key)
+	return b, objectInfo(o), err
 }
 
 func (i itemStore) ListObjectsV2(ctx context.Context, bucket, prefix string) ([]asl.ObjectInfo, error) {
@@ -45,9 +45,14 @@ func (i itemStore) ListObjectsV2(ctx context.Context, bucket, prefix string) ([]
 	}
 	out := make([]asl.ObjectInfo, len(objs))
 	for n, o := range objs {
-		out[n] = asl.ObjectInfo{Key: o.Key, Size: o.Size, ETag: o.ETag, LastModified: o.LastModified, StorageClass: "STANDARD"}
+		out[n] = objectInfo(o)
 	}
 	return out, nil
+}
+
+func objectInfo(o s3.ObjectInfo) asl.ObjectInfo {
+	return asl.ObjectInfo{Key: o.Key, Size: o.Size, ETag: o.ETag, LastModified: o.LastModified, StorageClass: "STANDARD",
+		ContentType: o.ContentType, Metadata: o.Metadata}
 }
 
 func (i itemStore) PutObject(ctx context.Context, bucket, key string, body []byte) (string, error) {

@@ -427,11 +427,16 @@ func (s *Service) s3Task(ctx context.Context, action string, params json.RawMess
 	}
 	switch action {
 	case "getObject":
-		b, err := s.deps.S3.GetObject(ctx, p.Bucket, p.Key)
+		b, o, err := s.deps.S3.GetObject(ctx, p.Bucket, p.Key)
 		if err != nil {
 			return nil, s3Error(err)
 		}
-		return json.Marshal(map[string]any{"Body": string(b), "ContentLength": len(b)})
+		meta := o.Metadata
+		if meta == nil {
+			meta = map[string]string{}
+		}
+		return json.Marshal(map[string]any{"Body": string(b), "ContentLength": len(b), "ContentType": o.ContentType, "ETag": o.ETag,
+			"LastModified": o.LastModified.UTC().Format(time.RFC3339), "Metadata": meta, "AcceptRanges": "bytes"})
 	case "putObject":
 		body := []byte(p.Body)
 		var str string
