@@ -45,7 +45,7 @@ func (m *memS3) ListObjectsV2(_ context.Context, bucket, prefix string) ([]Objec
 	return out, nil
 }
 
-func (m *memS3) PutObject(_ context.Context, bucket, key string, body []byte) (string, error) {
+func (m *memS3) PutObject(_ context.Context, bucket, key string, body []byte, _ string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.objects[bucket+"/"+key] = append([]byte(nil), body...)
@@ -77,7 +77,7 @@ func TestDistributedMapSconesAll(t *testing.T) {
 	sm := loadDef(t, "scones-all.asl.json")
 	s3 := newMemS3()
 	for _, k := range []string{"test/a.png", "test/b.png", "test/c.png", "train/x.png"} {
-		_, _ = s3.PutObject(context.Background(), "bucket", k, []byte("png"))
+		_, _ = s3.PutObject(context.Background(), "bucket", k, []byte("png"), "")
 	}
 	inv := TaskInvokerFunc(func(ctx context.Context, r *TaskRequest) (json.RawMessage, error) {
 		var p struct {
@@ -146,10 +146,10 @@ func TestDistributedMapSconesAll(t *testing.T) {
 func TestDistributedMapReadersBatcherWriter(t *testing.T) {
 	s3 := newMemS3()
 	ctx := context.Background()
-	_, _ = s3.PutObject(ctx, "b", "items.json", []byte(`[{"n":1},{"n":2},{"n":3},{"n":4},{"n":5}]`))
-	_, _ = s3.PutObject(ctx, "b", "items.jsonl", []byte("{\"n\":1}\n\n{\"n\":2}\n"))
-	_, _ = s3.PutObject(ctx, "b", "items.csv", []byte("n,name\n1,one\n2,\"two, too\"\n"))
-	_, _ = s3.PutObject(ctx, "b", "noheader.csv", []byte("1|one\n2|two\n"))
+	_, _ = s3.PutObject(ctx, "b", "items.json", []byte(`[{"n":1},{"n":2},{"n":3},{"n":4},{"n":5}]`), "")
+	_, _ = s3.PutObject(ctx, "b", "items.jsonl", []byte("{\"n\":1}\n\n{\"n\":2}\n"), "")
+	_, _ = s3.PutObject(ctx, "b", "items.csv", []byte("n,name\n1,one\n2,\"two, too\"\n"), "")
+	_, _ = s3.PutObject(ctx, "b", "noheader.csv", []byte("1|one\n2|two\n"), "")
 	proc := `"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`
 	cases := []struct {
 		name, reader, extra, want string

@@ -616,7 +616,7 @@ func (r *stateRun) writeResults(ctx context.Context, eff any, mapRunArn, runID s
 		}
 		key := dir + "/" + status + "_0.json"
 		body, _ := encodeJSON(list)
-		if _, perr := s3.PutObject(ctx, bucket, key, body); perr != nil {
+		if _, perr := s3.PutObject(ctx, bucket, key, body, "application/json"); perr != nil {
 			return nil, fail("putObject s3://%s/%s failed: %v", bucket, key, perr)
 		}
 		files[status] = append(files[status], map[string]any{"Key": key, "Size": json.Number(fmt.Sprint(len(body)))})
@@ -628,7 +628,7 @@ func (r *stateRun) writeResults(ctx context.Context, eff any, mapRunArn, runID s
 	}
 	mkey := dir + "/manifest.json"
 	body, _ := encodeJSON(manifest)
-	if _, perr := s3.PutObject(ctx, bucket, mkey, body); perr != nil {
+	if _, perr := s3.PutObject(ctx, bucket, mkey, body, "application/json"); perr != nil {
 		return nil, fail("putObject s3://%s/%s failed: %v", bucket, mkey, perr)
 	}
 	return map[string]any{

@@ -31,13 +31,13 @@ func TestNondeterministicIntrinsics(t *testing.T) {
 
 type failingPutS3 struct{ *memS3 }
 
-func (f failingPutS3) PutObject(context.Context, string, string, []byte) (string, error) {
+func (f failingPutS3) PutObject(context.Context, string, string, []byte, string) (string, error) {
 	return "", errors.New("AccessDenied")
 }
 
 func TestResultWriterFailure(t *testing.T) {
 	s3 := newMemS3()
-	_, _ = s3.PutObject(context.Background(), "b", "i.json", []byte(`[1]`))
+	_, _ = s3.PutObject(context.Background(), "b", "i.json", []byte(`[1]`), "")
 	def := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"JSON"},"Parameters":{"Bucket":"b","Key":"i.json"}},
 		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},
 		"ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"out","Prefix":"r"}},"End":true}}}`

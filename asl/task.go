@@ -124,8 +124,9 @@ type ObjectInfo struct {
 type S3 interface {
 	GetObject(ctx context.Context, bucket, key string) ([]byte, ObjectInfo, error)
 	ListObjectsV2(ctx context.Context, bucket, prefix string) ([]ObjectInfo, error)
-	// PutObject stores body and returns its quoted ETag, as S3 answers it.
-	PutObject(ctx context.Context, bucket, key string, body []byte) (string, error)
+	// PutObject stores body with a Content-Type (empty: S3's default) and
+	// returns its quoted ETag, as S3 answers it.
+	PutObject(ctx context.Context, bucket, key string, body []byte, contentType string) (string, error)
 }
 
 var _ TaskInvoker = TaskInvokerFunc(nil)

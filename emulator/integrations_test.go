@@ -49,7 +49,7 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	    ` + catch("SageMaker.ValidationException", "sagemakerErr", "GetObject") + `},
 	  "GetObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:getObject","Parameters":{"Bucket":"no-such-bucket","Key":"k"},
 	    ` + catch("S3.NoSuchBucketException", "s3Err", "PutObject") + `},
-	  "PutObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:putObject","Parameters":{"Bucket":"out","Key":"k","Body":"hello"},
+	  "PutObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:putObject","Parameters":{"Bucket":"out","Key":"k","Body":"hello","ContentType":"text/plain"},
 	    "ResultPath":"$.put","Next":"GetBack"},
 	  "GetBack":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:getObject","Parameters":{"Bucket":"out","Key":"k"},
 	    "ResultPath":"$.got","Next":"DescribeExecution"},
@@ -82,7 +82,7 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	var got struct {
 		List                                  struct{ Names []string } `json:"list"`
 		Put                                   struct{ ETag string }
-		Got                                   struct{ Body, ETag, LastModified string }
+		Got                                   struct{ Body, ETag, LastModified, ContentType string }
 		SageMakerErr, S3Err, SfnErr, StartErr struct{ Error, Cause string }
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(out.Output)), &got); err != nil {
@@ -94,7 +94,7 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	if want := fmt.Sprintf(`"%x"`, md5.Sum([]byte("hello"))); got.Put.ETag != want {
 		t.Errorf("putObject through the integration gave ETag %q, want %s", got.Put.ETag, want)
 	}
-	if got.Got.Body != "hello" || got.Got.ETag != got.Put.ETag || got.Got.LastModified == "" {
+	if got.Got.Body != "hello" || got.Got.ETag != got.Put.ETag || got.Got.LastModified == "" || got.Got.ContentType != "text/plain" {
 		t.Errorf("getObject through the integration gave %+v, want the body and ETag put", got.Got)
 	}
 	for _, e := range []struct {

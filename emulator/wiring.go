@@ -55,8 +55,8 @@ func objectInfo(o s3.ObjectInfo) asl.ObjectInfo {
 		ContentType: o.ContentType, Metadata: o.Metadata}
 }
 
-func (i itemStore) PutObject(ctx context.Context, bucket, key string, body []byte) (string, error) {
-	return i.svc.PutObject(ctx, bucket, key, body, "application/json")
+func (i itemStore) PutObject(ctx context.Context, bucket, key string, body []byte, contentType string) (string, error) {
+	return i.svc.PutObject(ctx, bucket, key, body, contentType)
 }
 
 // serviceHandler returns a service's handler by signing name, for Step

@@ -417,10 +417,11 @@ func recaseKeys(raw json.RawMessage, upper bool) json.RawMessage {
 
 func (s *Service) s3Task(ctx context.Context, action string, params json.RawMessage) (json.RawMessage, error) {
 	var p struct {
-		Bucket string          `json:"Bucket"`
-		Key    string          `json:"Key"`
-		Prefix string          `json:"Prefix"`
-		Body   json.RawMessage `json:"Body"`
+		Bucket      string          `json:"Bucket"`
+		Key         string          `json:"Key"`
+		Prefix      string          `json:"Prefix"`
+		Body        json.RawMessage `json:"Body"`
+		ContentType string          `json:"ContentType"`
 	}
 	if err := json.Unmarshal(params, &p); err != nil {
 		return nil, &asl.Error{Name: "States.Runtime", Cause: "s3 parameters: " + err.Error()}
@@ -443,7 +444,7 @@ func (s *Service) s3Task(ctx context.Context, action string, params json.RawMess
 		if json.Unmarshal(p.Body, &str) == nil {
 			body = []byte(str)
 		}
-		etag, err := s.deps.S3.PutObject(ctx, p.Bucket, p.Key, body)
+		etag, err := s.deps.S3.PutObject(ctx, p.Bucket, p.Key, body, p.ContentType)
 		if err != nil {
 			return nil, s3Error(err)
 		}
