@@ -9,8 +9,11 @@
 // cannot be resumed faithfully.
 //
 // Tasks reach the emulator's own services in-process (tasks.go): Lambda
-// through its Go Invoke, everything else through the service's HTTP
-// handler, so an integration sees exactly what an SDK call would.
+// through its Go Invoke, S3 through the Go API the Distributed Map also
+// uses, SageMaker and Step Functions itself through the service's HTTP
+// handler, so such an integration sees exactly what an SDK call would.
+// Results of aws-sdk integrations are in PascalCase and a service's error
+// is <Service>.<Code>Exception, as on AWS.
 package sfn
 
 import (
