@@ -120,7 +120,8 @@ type ObjectInfo struct {
 
 // S3 is the object storage a Distributed Map reads items from
 // (ItemReader) and writes results to (ResultWriter). The emulator
-// implements it over its S3 service.
+// implements it over its S3 service, and its Step Functions serves the
+// aws-sdk:s3 integration with it too.
 type S3 interface {
 	GetObject(ctx context.Context, bucket, key string) ([]byte, ObjectInfo, error)
 	ListObjectsV2(ctx context.Context, bucket, prefix string) ([]ObjectInfo, error)
