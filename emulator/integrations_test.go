@@ -19,9 +19,10 @@ import (
 
 // Step Functions' aws-sdk integrations for sagemaker and sfn are served by
 // calling the other service's handler in-process: its answer becomes the
-// task's result, in PascalCase, and its AWS error the task's error,
-// <Service>.<Code> with the "Exception" suffix Step Functions adds where
-// the service's code lacks it.
+// task's result, in PascalCase, and its AWS error the task's error, named
+// as on AWS: <Service>.<Code>Exception for a code the service's API model
+// declares, the SDK's catch-all class for any other (SageMaker's
+// ValidationException is not declared).
 func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	srv := start(t, emulator.Options{})
 	ctx := context.Background()
@@ -46,7 +47,9 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 	  "List":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:listStateMachines","Parameters":{"MaxResults":10},
 	    "ResultSelector":{"names.$":"$.StateMachines[*].Name"},"ResultPath":"$.list","Next":"Describe"},
 	  "Describe":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sagemaker:describeTrainingJob","Parameters":{"TrainingJobName.$":"$.job"},
-	    ` + catch("SageMaker.ValidationException", "sagemakerErr", "GetObject") + `},
+	    ` + catch("SageMaker.SageMakerException", "sagemakerErr", "CreateTrainingJob") + `},
+	  "CreateTrainingJob":{"Type":"Task","Resource":"arn:aws:states:::sagemaker:createTrainingJob","Parameters":{"TrainingJobName":"incomplete"},
+	    ` + catch("SageMaker.AmazonSageMakerException", "createErr", "GetObject") + `},
 	  "GetObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:getObject","Parameters":{"Bucket":"no-such-bucket","Key":"k"},
 	    ` + catch("S3.NoSuchBucketException", "s3Err", "PutObject") + `},
 	  "PutObject":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:putObject","Parameters":{"Bucket":"out","Key":"k","Body":"hello","ContentType":"text/plain"},
@@ -80,10 +83,10 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 		t.Fatalf("status %s: %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
 	}
 	var got struct {
-		List                                  struct{ Names []string } `json:"list"`
-		Put                                   struct{ ETag string }
-		Got                                   struct{ Body, ETag, LastModified, ContentType string }
-		SageMakerErr, S3Err, SfnErr, StartErr struct{ Error, Cause string }
+		List                                             struct{ Names []string } `json:"list"`
+		Put                                              struct{ ETag string }
+		Got                                              struct{ Body, ETag, LastModified, ContentType string }
+		SageMakerErr, CreateErr, S3Err, SfnErr, StartErr struct{ Error, Cause string }
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(out.Output)), &got); err != nil {
 		t.Fatal(err)
@@ -101,6 +104,7 @@ func TestStepFunctionsSDKIntegrations(t *testing.T) {
 		name, got, cause, want string
 	}{
 		{"describeTrainingJob", got.SageMakerErr.Error, got.SageMakerErr.Cause, "no-such-job"},
+		{"createTrainingJob", got.CreateErr.Error, got.CreateErr.Cause, "roleArn"},
 		{"getObject", got.S3Err.Error, got.S3Err.Cause, "no-such-bucket"},
 		{"describeExecution", got.SfnErr.Error, got.SfnErr.Cause, "never-ran"},
 		{"startExecution", got.StartErr.Error, got.StartErr.Cause, "once"},

@@ -12,8 +12,8 @@
 // through its Go Invoke, S3 through the Go API the Distributed Map also
 // uses, SageMaker and Step Functions itself through the service's HTTP
 // handler, so such an integration sees exactly what an SDK call would.
-// Results of aws-sdk integrations are in PascalCase and a service's error
-// is <Service>.<Code>Exception, as on AWS.
+// Results of aws-sdk integrations are in PascalCase, and a service's
+// errors are named as on AWS (errornames.go).
 package sfn
 
 import (

@@ -62,34 +62,6 @@ func (s *Service) invokeTask(ctx context.Context, t *asl.TaskRequest) (json.RawM
 	return nil, &asl.Error{Name: "States.Runtime", Cause: fmt.Sprintf("the scones emulator has no integration for resource %s", res)}
 }
 
-// lambdaError maps a Lambda service error to the error name Step
-// Functions reports: Lambda.<Code>.
-func lambdaError(err error) *asl.Error { return serviceError("Lambda", "ServiceException", err) }
-
-// serviceError names a service error as Step Functions does for an
-// integration (integrationError), or <Service>.<fallback> when the error
-// carries no code.
-func serviceError(service, fallback string, err error) *asl.Error {
-	var coded interface{ ErrorCode() string }
-	if errors.As(err, &coded) {
-		return integrationError(service, coded.ErrorCode(), err.Error())
-	}
-	return &asl.Error{Name: service + "." + fallback, Cause: err.Error()}
-}
-
-// integrationError is a service's error as a task sees it:
-// <Service>.<code>, the code with the "Exception" suffix that Step
-// Functions adds where the service's own code lacks it, so S3's NoSuchKey
-// is S3.NoSuchKeyException and Step Functions' ExecutionAlreadyExists is
-// StepFunctions.ExecutionAlreadyExistsException ("Learning to use AWS
-// service SDK integrations", Step Functions developer guide).
-func integrationError(service, code, cause string) *asl.Error {
-	if !strings.HasSuffix(code, "Exception") {
-		code += "Exception"
-	}
-	return &asl.Error{Name: service + "." + code, Cause: cause}
-}
-
 func (s *Service) invokeLambda(ctx context.Context, t *asl.TaskRequest, params json.RawMessage, bare bool) (json.RawMessage, error) {
 	if s.deps.Lambda == nil {
 		return nil, &asl.Error{Name: "Lambda.ServiceException", Cause: "the Lambda service is not running in this emulator"}
@@ -133,7 +105,7 @@ func (s *Service) invokeLambda(ctx context.Context, t *asl.TaskRequest, params j
 	}
 	out, err := s.deps.Lambda.InvokeFunction(ctx, in)
 	if err != nil {
-		return nil, lambdaError(err)
+		return nil, lambdaTask.of(err)
 	}
 	if out.FunctionError != "" {
 		var doc struct {
@@ -183,7 +155,7 @@ func (s *Service) invokeLambda(ctx context.Context, t *asl.TaskRequest, params j
 // callJSON calls an awsJson operation of another emulated service
 // in-process and returns its body, or the AWS error as an asl.Error named
 // <Prefix>.<code>.
-func (s *Service) callJSON(ctx context.Context, service, target, contentType, prefix string, body []byte) (json.RawMessage, error) {
+func (s *Service) callJSON(ctx context.Context, service, target, contentType string, names integration, body []byte) (json.RawMessage, error) {
 	if s.deps.Service == nil || s.deps.Service(service) == nil {
 		return nil, &asl.Error{Name: "States.Runtime", Cause: fmt.Sprintf("the %s service is not running in this emulator", service)}
 	}
@@ -201,11 +173,7 @@ func (s *Service) callJSON(ctx context.Context, service, target, contentType, pr
 			Message string `json:"message"`
 		}
 		json.Unmarshal(rec.body.Bytes(), &e)
-		code := e.Type[strings.LastIndexByte(e.Type, '#')+1:]
-		if code == "" {
-			code = "ServiceException"
-		}
-		return nil, integrationError(prefix, code, e.Message)
+		return nil, names.error(e.Type[strings.LastIndexByte(e.Type, '#')+1:], e.Message)
 	}
 	return rec.body.Bytes(), nil
 }
@@ -237,7 +205,7 @@ func (s *Service) sagemakerTask(ctx context.Context, t *asl.TaskRequest) (json.R
 	sync := strings.HasSuffix(action, ".sync")
 	action = strings.TrimSuffix(action, ".sync")
 	op := strings.ToUpper(action[:1]) + action[1:]
-	out, err := s.callJSON(ctx, "sagemaker", "SageMaker."+op, "application/x-amz-json-1.1", "SageMaker", t.Parameters)
+	out, err := s.callJSON(ctx, "sagemaker", "SageMaker."+op, "application/x-amz-json-1.1", sageMakerTask, t.Parameters)
 	if err != nil || !sync {
 		return out, err
 	}
@@ -258,7 +226,7 @@ func (s *Service) sagemakerTask(ctx context.Context, t *asl.TaskRequest) (json.R
 	id := name.TrainingJobName + name.TransformJobName
 	req, _ := json.Marshal(map[string]string{key: id})
 	for {
-		out, err := s.callJSON(ctx, "sagemaker", "SageMaker."+describe, "application/x-amz-json-1.1", "SageMaker", req)
+		out, err := s.callJSON(ctx, "sagemaker", "SageMaker."+describe, "application/x-amz-json-1.1", sageMakerTask, req)
 		if err != nil {
 			return nil, err
 		}
@@ -303,7 +271,7 @@ func (s *Service) startExecutionTask(ctx context.Context, t *asl.TaskRequest) (j
 	if err != nil {
 		var ae interface{ ErrorCode() string }
 		if errors.As(err, &ae) {
-			return nil, integrationError("StepFunctions", ae.ErrorCode(), err.Error())
+			return nil, stepFunctionsTask.error(ae.ErrorCode(), err.Error())
 		}
 		return nil, err
 	}
@@ -349,9 +317,12 @@ func (s *Service) startExecutionTask(ctx context.Context, t *asl.TaskRequest) (j
 }
 
 // sdkServices are the aws-sdk integrations served over awsJson.
-var sdkServices = map[string]struct{ signing, target, contentType, prefix string }{
-	"sagemaker": {"sagemaker", "SageMaker.", "application/x-amz-json-1.1", "SageMaker"},
-	"sfn":       {"states", "AWSStepFunctions.", "application/x-amz-json-1.0", "Sfn"},
+var sdkServices = map[string]struct {
+	signing, target, contentType string
+	names                        integration
+}{
+	"sagemaker": {"sagemaker", "SageMaker.", "application/x-amz-json-1.1", sdkSageMaker},
+	"sfn":       {"states", "AWSStepFunctions.", "application/x-amz-json-1.0", sdkSfn},
 }
 
 func (s *Service) sdkTask(ctx context.Context, t *asl.TaskRequest) (json.RawMessage, error) {
@@ -369,9 +340,9 @@ func (s *Service) sdkTask(ctx context.Context, t *asl.TaskRequest) (json.RawMess
 	}
 	op := strings.ToUpper(action[:1]) + action[1:]
 	if service != "sfn" {
-		return s.callJSON(ctx, svc.signing, svc.target+op, svc.contentType, svc.prefix, t.Parameters)
+		return s.callJSON(ctx, svc.signing, svc.target+op, svc.contentType, svc.names, t.Parameters)
 	}
-	out, err := s.callJSON(ctx, svc.signing, svc.target+op, svc.contentType, svc.prefix, recaseKeys(t.Parameters, false))
+	out, err := s.callJSON(ctx, svc.signing, svc.target+op, svc.contentType, svc.names, recaseKeys(t.Parameters, false))
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +401,7 @@ func (s *Service) s3Task(ctx context.Context, action string, params json.RawMess
 	case "getObject":
 		b, o, err := s.deps.S3.GetObject(ctx, p.Bucket, p.Key)
 		if err != nil {
-			return nil, s3Error(err)
+			return nil, sdkS3.of(err)
 		}
 		meta := o.Metadata
 		if meta == nil {
@@ -446,13 +417,13 @@ func (s *Service) s3Task(ctx context.Context, action string, params json.RawMess
 		}
 		etag, err := s.deps.S3.PutObject(ctx, p.Bucket, p.Key, body, p.ContentType)
 		if err != nil {
-			return nil, s3Error(err)
+			return nil, sdkS3.of(err)
 		}
 		return json.Marshal(map[string]any{"ETag": etag})
 	case "listObjectsV2":
 		objs, err := s.deps.S3.ListObjectsV2(ctx, p.Bucket, p.Prefix)
 		if err != nil {
-			return nil, s3Error(err)
+			return nil, sdkS3.of(err)
 		}
 		contents := []map[string]any{}
 		for _, o := range objs {
@@ -462,8 +433,6 @@ func (s *Service) s3Task(ctx context.Context, action string, params json.RawMess
 	}
 	return nil, &asl.Error{Name: "States.Runtime", Cause: "the scones emulator's aws-sdk:s3 integration serves getObject, putObject and listObjectsV2, not " + action}
 }
-
-func s3Error(err error) *asl.Error { return serviceError("S3", "S3Exception", err) }
 
 // task tokens for .waitForTaskToken
 
