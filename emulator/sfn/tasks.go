@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -154,7 +153,7 @@ func (s *Service) invokeLambda(ctx context.Context, t *asl.TaskRequest, params j
 
 // callJSON calls an awsJson operation of another emulated service
 // in-process and returns its body, or the AWS error as an asl.Error named
-// <Prefix>.<code>.
+// as names says.
 func (s *Service) callJSON(ctx context.Context, service, target, contentType string, names integration, body []byte) (json.RawMessage, error) {
 	if s.deps.Service == nil || s.deps.Service(service) == nil {
 		return nil, &asl.Error{Name: "States.Runtime", Cause: fmt.Sprintf("the %s service is not running in this emulator", service)}
@@ -269,11 +268,7 @@ func (s *Service) startExecutionTask(ctx context.Context, t *asl.TaskRequest) (j
 	body, _ := json.Marshal(map[string]string{"stateMachineArn": p.StateMachineArn, "input": input, "name": p.Name})
 	out, err := s.startExecution(ctx, body)
 	if err != nil {
-		var ae interface{ ErrorCode() string }
-		if errors.As(err, &ae) {
-			return nil, stepFunctionsTask.error(ae.ErrorCode(), err.Error())
-		}
-		return nil, err
+		return nil, stepFunctionsTask.of(err)
 	}
 	started := out.(map[string]any)
 	arn := started["executionArn"].(string)
